@@ -1,0 +1,1 @@
+"""stlora-plugin."""

@@ -1,0 +1,136 @@
+"""Write a BasicTS 1.1 dataset folder, atomically.
+
+Layout read by BasicTS (``datasets/<NAME>/``): ``{train,val,test}_data.npy`` float32 ``[T_split, N]``,
+``{train,val,test}_timestamps.npy`` float32 ``[T_split, 2]`` (time of day, day of week, both in [0, 1)),
+``meta.json`` with the benchmark's ``regular_settings``, and ``adj_mx.pkl`` (pickled float32 ``[N, N]``).
+Splits are contiguous 60/20/20 as in BasicTS's own preparation scripts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PreparedDataset", "make_timestamps", "split_lengths", "write_dataset"]
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+RATIOS = (0.6, 0.2, 0.2)
+
+
+@dataclass
+class PreparedDataset:
+    """What :func:`write_dataset` wrote, for reporting."""
+
+    path: Path
+    num_steps: int
+    num_nodes: int
+    step_minutes: int
+    nan_share: float
+    zero_share: float
+
+
+def split_lengths(num_steps: int) -> tuple[int, int, int]:
+    """Contiguous 60/20/20 split lengths, as BasicTS computes them."""
+    train, val = int(num_steps * RATIOS[0]), int(num_steps * RATIOS[1])
+    return train, val, num_steps - train - val
+
+
+def make_timestamps(num_steps: int, step_minutes: int, start: str | None = None) -> np.ndarray:
+    """``[T, 2]`` float32: time of day and day of week (Monday = 0), both scaled to [0, 1).
+
+    With a known ``start`` (ISO time) the calendar is real; without, step 0 is taken as Monday 00:00.
+    """
+    if 1440 % step_minutes:
+        raise ValueError(f"step_minutes={step_minutes} does not divide a day (1440 minutes)")
+    if start is None:
+        index = np.arange(num_steps)
+        steps_per_day = 1440 // step_minutes
+        tod = (index % steps_per_day) / steps_per_day
+        dow = ((index // steps_per_day) % 7) / 7
+    else:
+        times = pd.date_range(pd.Timestamp(start), periods=num_steps, freq=f"{step_minutes}min")
+        tod = (times.hour * 60 + times.minute).to_numpy() / 1440
+        dow = times.dayofweek.to_numpy() / 7
+    return np.stack([tod, dow], axis=1).astype(np.float32)
+
+
+def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.PathLike, name: str, *,
+                  step_minutes: int, start: str | None = None, domain: str = "traffic",
+                  force: bool = False, description: str = "") -> PreparedDataset:
+    """Write ``data [T, N]`` and ``adj [N, N]`` as the BasicTS dataset ``out_dir/name``.
+
+    Nothing is overwritten without ``force``; the folder appears only once complete (written to a
+    temporary sibling, then renamed), so a failure leaves nothing half-written.
+    """
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim != 2:
+        raise ValueError(f"data for '{name}' has shape {data.shape}; expected [time steps, nodes]")
+    num_steps, num_nodes = data.shape
+    if num_steps < 100:
+        raise ValueError(f"data for '{name}' has only {num_steps} time steps; at least 100 are needed")
+    if adj is not None:
+        adj = np.asarray(adj, dtype=np.float32)
+        if adj.shape != (num_nodes, num_nodes):
+            raise ValueError(f"the graph for '{name}' is {adj.shape[0]} x {adj.shape[1] if adj.ndim > 1 else '?'} "
+                             f"but the data has {num_nodes} nodes; array and graph must have the same node count")
+    out_dir = Path(out_dir)
+    target = out_dir / name
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} already exists; pass --force (force=True) to overwrite it")
+
+    timestamps = make_timestamps(num_steps, step_minutes, start)
+    nan_share = float(np.isnan(data).mean())
+    zero_share = float((data == 0).mean())
+    meta = {
+        "name": name,
+        "domain": domain,
+        "description": description,
+        "frequency (minutes)": step_minutes,
+        "start": start,
+        "shape": [num_steps, num_nodes],
+        "num_time_steps": num_steps,
+        "num_vars": num_nodes,
+        "has_graph": adj is not None,
+        "nan_share": nan_share,
+        "zero_share": zero_share,
+        "timestamps": ["time of day", "day of week"],
+        "regular_settings": {
+            "train_val_test_ratio": list(RATIOS),
+            "norm_each_channel": False,
+            "rescale": True,
+            "metrics": ["MAE", "RMSE", "MAPE"],
+            "null_val": 0.0,
+        },
+    }
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
+    try:
+        bounds = np.cumsum((0,) + split_lengths(num_steps))
+        for split, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:]):
+            np.save(tmp / f"{split}_data.npy", data[lo:hi])
+            np.save(tmp / f"{split}_timestamps.npy", timestamps[lo:hi])
+        if adj is not None:
+            with open(tmp / "adj_mx.pkl", "wb") as f:
+                pickle.dump(adj, f)
+        with open(tmp / "meta.json", "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("wrote %s: %d steps x %d nodes, NaN %.2f%%, zero %.2f%%",
+                target, num_steps, num_nodes, 100 * nan_share, 100 * zero_share)
+    return PreparedDataset(target, num_steps, num_nodes, step_minutes, nan_share, zero_share)

@@ -1,0 +1,105 @@
+"""The spatio-temporal benchmark protocol as a BasicTS config.
+
+BasicTS 1.x defaults to long-term forecasting (336 -> 336, NaN nulls, per-channel norm, no rescale); results
+are comparable to the STGNN leaderboards only under the protocol below, which :func:`benchmark_config`
+applies: 12 -> 12 steps, the dataset's ``regular_settings`` (null value, global z-score, rescaled metrics),
+MAE/RMSE/MAPE at horizons 3, 6 and 12, timestamps as inputs. Every experiment gets its own checkpoint
+folder, so a rerun never silently resumes an old run (BasicTS resumes when the config hash matches).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+from basicts.configs import BasicTSForecastingConfig, BasicTSModelConfig
+
+from .callbacks import AuxiliaryLoss
+from .paths import dataset_dir, read_meta
+from .scaler import GlobalZScoreScaler
+
+__all__ = ["benchmark_config", "fill_dataset_fields"]
+
+logger = logging.getLogger(__name__)
+
+#: Model-config fields that receive the node count of the dataset when left as None.
+NODE_FIELDS = ("num_nodes", "num_features")
+#: Model-config field that receives the dataset folder (models load their graph from it).
+GRAPH_FIELD = "dataset"
+
+
+def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.PathLike) -> BasicTSModelConfig:
+    """Set the node count and graph source of ``model_config`` from the dataset where they are None."""
+    meta = read_meta(dataset)
+    names = {f.name for f in dataclasses.fields(model_config)} if dataclasses.is_dataclass(model_config) \
+        else set(model_config)
+    for name in NODE_FIELDS:
+        if name in names and getattr(model_config, name, None) is None:
+            setattr(model_config, name, int(meta["num_vars"]))
+    if GRAPH_FIELD in names and getattr(model_config, GRAPH_FIELD, None) is None and meta.get("has_graph"):
+        setattr(model_config, GRAPH_FIELD, str(dataset_dir(dataset)))
+    return model_config
+
+
+def _experiment_dir(model: type, dataset_name: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return os.path.join("checkpoints", model.__name__, f"{dataset_name}_{stamp}_{uuid.uuid4().hex[:6]}")
+
+
+def benchmark_config(model: type, model_config: BasicTSModelConfig, dataset: str | os.PathLike, *,
+                     resume: bool = False, **overrides) -> BasicTSForecastingConfig:
+    """A ``BasicTSForecastingConfig`` for ``model`` on a prepared ``dataset`` under the benchmark protocol.
+
+    Args:
+        model: the model class (a BasicTS 1.x model, possibly wrapped by ``st_lora``).
+        model_config: its config; node count and graph source are filled from the dataset when None.
+        dataset: a prepared dataset name (under ``$STLORA_DATASETS`` or ``./datasets``) or folder.
+        resume: continue the run found in ``ckpt_save_dir`` instead of refusing to reuse it.
+        **overrides: any ``BasicTSForecastingConfig`` field (``num_epochs``, ``batch_size``, ``lr``, ``seed``,
+            ``ckpt_save_dir``, ``callbacks``, ...), applied after the protocol.
+    """
+    folder = dataset_dir(dataset)
+    meta = read_meta(folder)
+    settings = meta.get("regular_settings", {})
+    fill_dataset_fields(model_config, folder)
+
+    callbacks = list(overrides.pop("callbacks", []))
+    aux_keys = getattr(model, "aux_loss_keys", ())
+    if aux_keys and not any(isinstance(cb, AuxiliaryLoss) for cb in callbacks):
+        callbacks.append(AuxiliaryLoss(aux_keys))
+
+    explicit_dir = "ckpt_save_dir" in overrides
+    params = dict(
+        model=model,
+        model_config=model_config,
+        dataset_name=meta["name"],
+        dataset_params={"dataset_name": meta["name"], "data_file_path": str(folder), "memmap": False},
+        input_len=12,
+        output_len=12,
+        use_timestamps=True,
+        null_val=settings.get("null_val", 0.0),
+        scaler=GlobalZScoreScaler,
+        norm_each_channel=settings.get("norm_each_channel", False),
+        rescale=settings.get("rescale", True),
+        metrics=["MAE", "RMSE", "MAPE"],
+        eval_horizons=[3, 6, 12],
+        batch_size=64,
+        optimizer_params={"lr": 2e-3, "weight_decay": 1e-4},
+        num_epochs=100,
+        callbacks=callbacks,
+        ckpt_save_dir=_experiment_dir(model, meta["name"]),
+    )
+    params.update(overrides)
+    cfg = BasicTSForecastingConfig(**params)
+
+    run_dir = Path(cfg.ckpt_save_dir) / cfg.md5
+    previous = sorted(run_dir.glob("*.pt")) if run_dir.is_dir() else []
+    if previous and not resume:
+        raise FileExistsError(
+            f"{run_dir} already holds a run of this exact config ({len(previous)} checkpoint files); BasicTS would "
+            f"resume it{' and may skip training' if explicit_dir else ''}. Pass resume=True to continue it, or "
+            "choose another ckpt_save_dir.")
+    return cfg

@@ -1,0 +1,61 @@
+"""Read a finished BasicTS run into a plain record.
+
+BasicTS writes ``<ckpt_save_dir>/<md5>/test_metrics.json`` after training with ``overall`` and
+``horizon_3/6/12`` sections. Trust that file, not the per-epoch "test @ horizon" log lines (those pool
+validation and test samples in 1.1.0).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+__all__ = ["find_run_dir", "read_test_metrics", "read_training_log"]
+
+
+def find_run_dir(ckpt_save_dir: str | os.PathLike) -> Path:
+    """The single ``<md5>`` run folder inside an experiment's ``ckpt_save_dir``."""
+    root = Path(ckpt_save_dir)
+    runs = [p.parent for p in root.glob("*/cfg.json")]
+    if not runs:
+        raise FileNotFoundError(f"no BasicTS run under {root} (no */cfg.json)")
+    if len(runs) > 1:
+        raise ValueError(f"{root} holds {len(runs)} runs ({', '.join(p.name for p in runs)}); pass one of them")
+    return runs[0]
+
+
+def read_test_metrics(run_dir: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """``{"overall": {"MAE": .., "RMSE": .., "MAPE": ..}, "horizon_3": {...}, ...}`` of a finished run.
+
+    ``run_dir`` is the ``<md5>`` folder, or an experiment folder holding exactly one such run.
+    """
+    path = Path(run_dir)
+    if not (path / "test_metrics.json").is_file() and not (path / "cfg.json").is_file():
+        path = find_run_dir(path)
+    file = path / "test_metrics.json"
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} is missing: the run did not finish (or eval_after_train was off)")
+    with open(file, encoding="utf-8") as f:
+        raw = json.load(f)
+    return {section: {k: float(v) for k, v in values.items()} for section, values in raw.items()}
+
+
+_RESULT_LINE = re.compile(r"Result <(train|val)>: \[(.*)\]")
+
+
+def read_training_log(run_dir: str | os.PathLike) -> dict[str, list[float]]:
+    """Per-epoch series from a run's training log: ``{"train/loss": [...], "train/time": [...], "val/MAE": ...}``.
+
+    Times are seconds per epoch as BasicTS measured them. Reads the newest ``training_log_*.log``.
+    """
+    path = Path(run_dir)
+    logs = sorted(path.glob("training_log_*.log")) or sorted(find_run_dir(path).glob("training_log_*.log"))
+    if not logs:
+        raise FileNotFoundError(f"no training_log_*.log in {path}")
+    series: dict[str, list[float]] = {}
+    for match in _RESULT_LINE.finditer(logs[-1].read_text(encoding="utf-8")):
+        for item in match.group(2).split(", "):
+            key, _, value = item.partition(": ")
+            series.setdefault(key, []).append(float(value.split()[0]))
+    return series

@@ -1,0 +1,51 @@
+"""Shared fixtures: a tiny synthetic BasicTS dataset, the shared raw data, and a BasicTS training helper."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from stlora_plugin.data import generate_synthetic, write_dataset
+from stlora_plugin.runtime import benchmark_config, find_run_dir, read_test_metrics, read_training_log
+
+SHARED_DATASETS = Path(os.environ.get("STLORA_SHARED_DATASETS",
+                                      Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(tmp_path_factory) -> str:
+    """A prepared BasicTS dataset folder: 12 nodes, 4 days of 5-minute steps, with a graph."""
+    data, adj = generate_synthetic(num_nodes=12, num_days=4, seed=0)
+    out = tmp_path_factory.mktemp("datasets")
+    return str(write_dataset(data, adj, out, "TINY", step_minutes=5).path)
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """``../shared/datasets`` (raw real data); tests using it skip when it is absent."""
+    if not SHARED_DATASETS.is_dir():
+        pytest.skip(f"real raw data not found at {SHARED_DATASETS} (set STLORA_SHARED_DATASETS)")
+    return SHARED_DATASETS
+
+
+@pytest.fixture
+def train_basicts(tmp_path):
+    """Train a model through ``BasicTSLauncher`` and return ``(cfg, test_metrics, training_log)``.
+
+    ``train_basicts(Model, Model.Config(...), dataset, num_epochs=1, **overrides)``.
+    """
+    from basicts import BasicTSLauncher
+
+    def run(model, model_config, dataset, **overrides):
+        overrides.setdefault("num_epochs", 1)
+        overrides.setdefault("ckpt_save_dir", str(tmp_path / "ckpt" / model.__name__))
+        cfg = benchmark_config(model, model_config, dataset, **overrides)
+        BasicTSLauncher.launch_training(cfg)
+        run_dir = find_run_dir(cfg.ckpt_save_dir)
+        return cfg, read_test_metrics(run_dir), read_training_log(run_dir)
+
+    return run
