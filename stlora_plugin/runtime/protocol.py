@@ -27,18 +27,23 @@ logger = logging.getLogger(__name__)
 
 #: Model-config fields that receive the node count of the dataset when left as None.
 NODE_FIELDS = ("num_nodes", "num_features")
+#: Model-config fields that receive the number of steps per day (time-of-day embeddings) when None.
+STEPS_PER_DAY_FIELDS = ("steps_per_day", "num_time_in_day")
 #: Model-config field that receives the dataset folder (models load their graph from it).
 GRAPH_FIELD = "dataset"
 
 
 def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.PathLike) -> BasicTSModelConfig:
-    """Set the node count and graph source of ``model_config`` from the dataset where they are None."""
+    """Set node count, steps per day and graph source of ``model_config`` from the dataset where None."""
     meta = read_meta(dataset)
     names = {f.name for f in dataclasses.fields(model_config)} if dataclasses.is_dataclass(model_config) \
         else set(model_config)
     for name in NODE_FIELDS:
         if name in names and getattr(model_config, name, None) is None:
             setattr(model_config, name, int(meta["num_vars"]))
+    for name in STEPS_PER_DAY_FIELDS:
+        if name in names and getattr(model_config, name, None) is None:
+            setattr(model_config, name, 1440 // int(meta["frequency (minutes)"]))
     if GRAPH_FIELD in names and getattr(model_config, GRAPH_FIELD, None) is None and meta.get("has_graph"):
         setattr(model_config, GRAPH_FIELD, str(dataset_dir(dataset)))
     return model_config
