@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stlora_plugin.data import generate_synthetic, write_dataset
-from stlora_plugin.runtime import benchmark_config, find_run_dir, read_test_metrics, read_training_log
+from stlora_plugin.runtime import benchmark_config, launch_training, read_test_metrics, read_training_log
 
 SHARED_DATASETS = Path(os.environ.get("STLORA_SHARED_DATASETS",
                                       Path(__file__).resolve().parents[2] / "shared" / "datasets"))
@@ -38,14 +38,11 @@ def train_basicts(tmp_path):
 
     ``train_basicts(Model, Model.Config(...), dataset, num_epochs=1, **overrides)``.
     """
-    from basicts import BasicTSLauncher
-
     def run(model, model_config, dataset, **overrides):
         overrides.setdefault("num_epochs", 1)
         overrides.setdefault("ckpt_save_dir", str(tmp_path / "ckpt" / model.__name__))
         cfg = benchmark_config(model, model_config, dataset, **overrides)
-        BasicTSLauncher.launch_training(cfg)
-        run_dir = find_run_dir(cfg.ckpt_save_dir)
+        run_dir = launch_training(cfg)
         return cfg, read_test_metrics(run_dir), read_training_log(run_dir)
 
     return run

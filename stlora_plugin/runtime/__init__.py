@@ -1,13 +1,18 @@
 """Glue between this package's models and BasicTS 1.1: protocol, scaler, callbacks, graphs, results."""
 from .adjacency import ADJ_KINDS, chebyshev_basis, load_adjacency, load_supports, normalize_adjacency
 from .callbacks import AuxiliaryLoss
+from .configfile import load_config_file
+from .launch import launch_training
+from .optim import NodeGroupAdam, NodeGroupAdamW, is_node_specific, mark_node_specific, split_node_groups
 from .paths import dataset_dir, datasets_root, read_meta
 from .protocol import benchmark_config, fill_dataset_fields
-from .results import find_run_dir, read_test_metrics
+from .results import find_run_dir, format_metrics, read_test_metrics, read_training_log
 from .scaler import GlobalZScoreScaler
 
 __all__ = [
     "ADJ_KINDS", "AuxiliaryLoss", "GlobalZScoreScaler", "benchmark_config", "chebyshev_basis", "dataset_dir",
-    "datasets_root", "fill_dataset_fields", "find_run_dir", "load_adjacency", "load_supports",
-    "normalize_adjacency", "read_meta", "read_test_metrics",
+    "datasets_root", "fill_dataset_fields", "find_run_dir", "format_metrics", "launch_training", "load_adjacency",
+    "load_config_file", "load_supports",
+    "normalize_adjacency", "read_meta", "read_test_metrics", "read_training_log",
+    "NodeGroupAdam", "NodeGroupAdamW", "is_node_specific", "mark_node_specific", "split_node_groups",
 ]

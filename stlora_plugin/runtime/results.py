@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["find_run_dir", "read_test_metrics", "read_training_log"]
+__all__ = ["find_run_dir", "format_metrics", "read_test_metrics", "read_training_log"]
 
 
 def find_run_dir(ckpt_save_dir: str | os.PathLike) -> Path:
@@ -59,3 +59,15 @@ def read_training_log(run_dir: str | os.PathLike) -> dict[str, list[float]]:
             key, _, value = item.partition(": ")
             series.setdefault(key, []).append(float(value.split()[0]))
     return series
+
+
+def format_metrics(metrics: dict[str, dict[str, float]]) -> str:
+    """A plain-text table of one run's test metrics: rows horizon 3/6/12 and average, columns MAE/RMSE/MAPE."""
+    rows = [(f"horizon {k.split('_')[1]}", v) for k, v in metrics.items() if k.startswith("horizon_")]
+    rows.append(("average", metrics["overall"]))
+    names = list(metrics["overall"])
+    lines = [f"{'':<12}" + "".join(f"{n:>10}" for n in names)]
+    for label, values in rows:
+        cells = "".join(f"{100 * values[n]:>9.2f}%" if n == "MAPE" else f"{values[n]:>10.3f}" for n in names)
+        lines.append(f"{label:<12}{cells}")
+    return "\n".join(lines)
