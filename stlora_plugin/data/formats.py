@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from .readers import RawDataError, read_array, read_dcrnn_pickle, read_edge_list, read_graph, read_hdf_frame, \
     read_matrix_csv
@@ -46,6 +47,7 @@ class RawDataset:
     step_minutes: int
     start: str | None
     description: str
+    locations: np.ndarray | None = None  # [N, 2] latitude, longitude, in node order
 
 
 def _one(folder: Path, pattern: str, what: str) -> Path:
@@ -67,6 +69,18 @@ def _pems(raw: Path, channel: int | None = None, **_) -> RawDataset:
     return RawDataset(data, adj, name, 5, PEMS_START.get(name), f"{name} freeway flow (Caltrans PeMS), 5-minute steps")
 
 
+def _sensor_locations(files: list[Path], ids: list[str]) -> np.ndarray | None:
+    """``[N, 2]`` latitude/longitude in the order of ``ids`` from a DCRNN sensor-location CSV, if one is given."""
+    for path in files:
+        if path.is_file():
+            table = pd.read_csv(path, header=None, dtype=str)
+            table = table[table.iloc[:, -3] != "sensor_id"]  # METR-LA's file has a header, PEMS-BAY's has none
+            coords = {row.iloc[-3]: (float(row.iloc[-2]), float(row.iloc[-1])) for _, row in table.iterrows()}
+            if all(i in coords for i in ids):
+                return np.array([coords[i] for i in ids])
+    return None
+
+
 def _metr(raw: Path, **_) -> RawDataset:
     frame = read_hdf_frame(raw)
     pickles = sorted(raw.parent.glob("adj_mx*.pkl"))
@@ -79,7 +93,8 @@ def _metr(raw: Path, **_) -> RawDataset:
     data = frame[[frame.columns[columns.index(i)] for i in ids]].to_numpy(dtype=np.float64)  # graph's order
     step = int(round((frame.index[1] - frame.index[0]).total_seconds() / 60)) if len(frame) > 1 else 5
     name = "PEMS-BAY" if "bay" in raw.name.lower() else "METR-LA"
-    return RawDataset(data, adj, name, step, str(frame.index[0]), f"{name} loop-detector speed, {step}-minute steps")
+    return RawDataset(data, adj, name, step, str(frame.index[0]), f"{name} loop-detector speed, {step}-minute steps",
+                      _sensor_locations(sorted(raw.parent.glob("graph_sensor_locations*.csv")), ids))
 
 
 def _nyc(raw: Path, channel: int | None = None, adj: str | None = None, step_minutes: int | None = None,
@@ -102,8 +117,11 @@ def _nyc(raw: Path, channel: int | None = None, adj: str | None = None, step_min
 def _los_loop(raw: Path, **_) -> RawDataset:
     folder = raw if raw.is_dir() else raw.parent
     data = read_array(folder / "los_speed.csv")
+    ids = list(pd.read_csv(folder / "los_speed.csv", nrows=0).columns)  # the METR-LA sensors, in order
+    locations = _sensor_locations([folder / "graph_sensor_locations.csv",
+                                   folder.parent / "METR-LA" / "graph_sensor_locations.csv"], ids)
     return RawDataset(data, read_matrix_csv(folder / "los_adj.csv"), "LOS-LOOP", 5, LOS_LOOP_START,
-                      "Los Angeles highway speed (METR-LA sensors), one week, 5-minute steps")
+                      "Los Angeles highway speed (METR-LA sensors), one week, 5-minute steps", locations)
 
 
 def _generic(raw: Path, adj: str | None = None, step_minutes: int | None = None, start: str | None = None,
@@ -138,4 +156,4 @@ def prepare(fmt: str, raw_path: str | os.PathLike | None, out: str | os.PathLike
         raw_path = Path(raw_path)
     raw = FORMATS[fmt](raw_path, **options)
     return write_dataset(raw.data, raw.adj, out, name or raw.name, step_minutes=raw.step_minutes, start=raw.start,
-                         force=force, description=raw.description)
+                         force=force, description=raw.description, locations=raw.locations)

@@ -2,7 +2,8 @@
 
 Layout read by BasicTS (``datasets/<NAME>/``): ``{train,val,test}_data.npy`` float32 ``[T_split, N]``,
 ``{train,val,test}_timestamps.npy`` float32 ``[T_split, 2]`` (time of day, day of week, both in [0, 1)),
-``meta.json`` with the benchmark's ``regular_settings``, and ``adj_mx.pkl`` (pickled float32 ``[N, N]``).
+``meta.json`` with the benchmark's ``regular_settings``, and ``adj_mx.pkl`` (pickled float32 ``[N, N]``);
+optionally ``locations.csv`` (sensor coordinates).
 Splits are contiguous 60/20/20 as in BasicTS's own preparation scripts.
 """
 from __future__ import annotations
@@ -66,9 +67,11 @@ def make_timestamps(num_steps: int, step_minutes: int, start: str | None = None)
 
 def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.PathLike, name: str, *,
                   step_minutes: int, start: str | None = None, domain: str = "traffic",
-                  force: bool = False, description: str = "") -> PreparedDataset:
+                  force: bool = False, description: str = "",
+                  locations: np.ndarray | None = None) -> PreparedDataset:
     """Write ``data [T, N]`` and ``adj [N, N]`` as the BasicTS dataset ``out_dir/name``.
 
+    ``locations`` (``[N, 2]`` latitude, longitude) is kept as ``locations.csv`` for maps of per-node results.
     Nothing is overwritten without ``force``; the folder appears only once complete (written to a
     temporary sibling, then renamed), so a failure leaves nothing half-written.
     """
@@ -123,6 +126,9 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
         if adj is not None:
             with open(tmp / "adj_mx.pkl", "wb") as f:
                 pickle.dump(adj, f)
+        if locations is not None:
+            pd.DataFrame(np.asarray(locations), columns=["latitude", "longitude"]).to_csv(tmp / "locations.csv",
+                                                                                        index=False)
         with open(tmp / "meta.json", "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2)
         if target.exists():

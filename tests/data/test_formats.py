@@ -39,6 +39,8 @@ def test_los_loop_real(shared_datasets, tmp_path):
     result = prepare("los-loop", shared_datasets / "LOS-LOOP", tmp_path)
     assert (result.num_steps, result.num_nodes, result.step_minutes) == (2016, 207, 5)
     assert load_adjacency(result.path).shape == (207, 207)
+    locations = pd.read_csv(result.path / "locations.csv")  # from ../METR-LA, the same sensors in the same order
+    assert locations.shape == (207, 2) and locations.iloc[0].tolist() == [34.15497, -118.31829]
 
 
 @pytest.mark.parametrize("name, nodes, steps", [("PEMS04", 307, 400), ("PEMS08", 170, 300), ("PEMS03", 358, 300)])
@@ -65,6 +67,8 @@ def test_pems_graph_real_with_generated_array(shared_datasets, tmp_path, name, n
 ])
 def test_metr_and_bay_graph_real_with_generated_h5(shared_datasets, tmp_path, folder, pickle_name, h5_name, name):
     shutil.copy(shared_datasets / folder / pickle_name, tmp_path / pickle_name)
+    for locations in (shared_datasets / folder).glob("graph_sensor_locations*.csv"):
+        shutil.copy(locations, tmp_path / locations.name)
     import pickle
     with open(tmp_path / pickle_name, "rb") as f:
         ids = [str(i) for i in pickle.load(f, encoding="latin1")[0]]
@@ -78,6 +82,7 @@ def test_metr_and_bay_graph_real_with_generated_h5(shared_datasets, tmp_path, fo
     assert result.path.name == name and data.shape == (180, len(ids))
     np.testing.assert_array_equal(data[0, :3], [0.0, 1000.0, 2000.0])  # column k is sensor ids[k]
     assert _meta(result.path)["start"].startswith("2012-03-01")
+    assert pd.read_csv(result.path / "locations.csv").shape == (len(ids), 2)
 
 
 def test_generic_npy_with_edge_list_and_calendar(tmp_path):
