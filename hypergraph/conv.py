@@ -10,7 +10,10 @@ edge degrees ``D_e = diag(1^T H)``. The inverses are guarded: an isolated node (
 hyperedge (``d(e) = 0``) contributes 0, never inf or NaN, so an isolated node's output is the bias.
 
 Computed right to left as two sparse aggregations over the hyperedges' member lists (node -> edge ->
-node, see :mod:`hypergraph.structure`), ``O(M K C)`` rather than ``O(N M C)`` for a dense ``H``.
+node, see :mod:`hypergraph.structure`), ``O(M K C)`` rather than ``O(N M C)`` for a dense ``H``. The
+diagonal scalings are folded into the ``[M, K]`` coefficients of the two aggregations
+(``D_v^-1/2[v] H[v, e]`` is known per member slot), so the features pass through one linear map, one
+gather and one scatter.
 
 Shapes:
     x: [..., N, C_in] (e.g. [B, N, C] or [B, T, N, C]) -> [..., N, C_out].
@@ -54,9 +57,9 @@ class HypergraphConv(nn.Module):
             raise ValueError(f"x has {x.shape[-1]} channels on its last axis; expected in_channels="
                              f"{self.in_channels} ([..., N, C_in])")
         hypergraph.check_nodes(x)
-        node_scale = safe_inverse_power(hypergraph.node_degree(), 0.5).unsqueeze(-1)  # [N, 1]
-        edge_scale = hypergraph.edge_weight * safe_inverse_power(hypergraph.edge_degree(), 1.0)
-        h = self.theta(x) * node_scale                                           # [..., N, C_out]
-        h = hypergraph.node_to_edge(h) * edge_scale.unsqueeze(-1)               # [..., M, C_out]
-        out = hypergraph.edge_to_node(h) * node_scale                            # [..., N, C_out]
+        # D_v^-1/2 of each member slot's node, then W D_e^-1 of each edge: [M, K] coefficients.
+        to_nodes = hypergraph.membership * safe_inverse_power(hypergraph.node_degree(), 0.5)[hypergraph.members]
+        edge_scale = hypergraph.edge_weight * safe_inverse_power(hypergraph.edge_degree(), 1.0)   # [M]
+        edges = hypergraph.node_to_edge(self.theta(x), to_nodes * edge_scale.unsqueeze(-1))  # [..., M, C_out]
+        out = hypergraph.edge_to_node(edges, to_nodes)                            # [..., N, C_out]
         return out if self.bias is None else out + self.bias

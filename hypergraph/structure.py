@@ -112,7 +112,7 @@ class Hypergraph:
         """
         self.check_nodes(x)
         a = self.membership if coefficient is None else coefficient
-        gathered = x[..., self.members.reshape(-1), :]                            # [..., M*K, C]
+        gathered = x.index_select(-2, self.members.reshape(-1))                  # [..., M*K, C]
         gathered = gathered.unflatten(-2, self.members.shape)                     # [..., M, K, C]
         return (a.unsqueeze(-1) * gathered).sum(-2)                               # [..., M, C]
 
