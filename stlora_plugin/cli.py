@@ -62,15 +62,62 @@ def _cmd_eval(args) -> None:
     BasicTSLauncher.launch_evaluation(cfg, args.checkpoint, gpus=args.gpus)
 
 
+def _print_summary(markdown_file) -> None:
+    text = markdown_file.read_text(encoding="utf-8")
+    start = text.index("## Average MAE by dataset")
+    print("\n" + text[start:])
+    print(f"tables, CSV, JSON and plots: {markdown_file.parent}")
+
+
 def _cmd_demo(args) -> None:
     from .leaderboard.demo import run_demo
-    from .runtime import format_metrics
 
     start = time.time()
-    metrics = run_demo(epochs=args.epochs, seed=args.seed)
-    print(f"\nSTID on the built-in synthetic dataset, {args.epochs} epochs, seed {args.seed} "
-          f"({time.time() - start:.0f} s), test set:")
-    print(format_metrics(metrics))
+    leaderboard = run_demo(epochs=args.epochs, seed=args.seed, out=args.out)
+    print(f"\ndemo: STGCN and STID, plain vs +ST-LoRA, on the built-in synthetic dataset, {args.epochs} epochs, "
+          f"seed {args.seed} ({time.time() - start:.0f} s)")
+    _print_summary(leaderboard)
+
+
+def _csv(kind):
+    return lambda text: [kind(x) for x in text.split(",") if x]
+
+
+def _stlora_settings(items: list[str]) -> dict:
+    settings = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--stlora expects KEY=VALUE (e.g. rank=8), got '{item}'")
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        settings[key if key.startswith("stlora_") else f"stlora_{key}"] = value
+    return settings
+
+
+def _budget(args):
+    from .leaderboard.sweep import Budget
+
+    return Budget(num_epochs=args.epochs, batch_size=args.batch_size, stlora=_stlora_settings(args.stlora))
+
+
+def _cmd_leaderboard(args) -> None:
+    from .leaderboard.compare import run_leaderboard
+
+    variants = ("plain", "stlora", "freeze") if args.freeze else ("plain", "stlora")
+    files = run_leaderboard(args.datasets, args.models, args.seeds, _budget(args), args.out, variants)
+    _print_summary(files[0])
+
+
+def _cmd_sweep(args) -> None:
+    from .leaderboard.compare import run_sensitivity
+
+    files = run_sensitivity(args.dataset, args.model, args.knob, args.values, args.seeds, _budget(args), args.out)
+    print(files[0].read_text(encoding="utf-8"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,10 +153,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--gpus")
     evaluate.set_defaults(func=_cmd_eval)
 
-    demo = commands.add_parser("demo", help="the main job on the built-in synthetic dataset")
+    demo = commands.add_parser("demo", help="the main job: a small comparison on the built-in synthetic dataset")
     demo.add_argument("--epochs", type=int, default=5)
-    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default="checkpoints/demo", help="where runs, tables and plots go")
     demo.set_defaults(func=_cmd_demo)
+
+    def study_options(p):
+        p.add_argument("--seeds", type=_csv(int), default=[0, 1, 2], help="comma-separated (default 0,1,2)")
+        p.add_argument("--epochs", type=int, default=10, help="training epochs per run (the budget)")
+        p.add_argument("--batch-size", type=int, help="one batch size for all runs (default: each model's recipe)")
+        p.add_argument("--stlora", nargs="*", metavar="KEY=VALUE", help="ST-LoRA settings, e.g. rank=8 core=diagonal")
+        p.add_argument("--out", required=True, help="folder for runs.jsonl, tables and plots (e.g. results/mine)")
+
+    board = commands.add_parser("leaderboard", help="backbone vs backbone + ST-LoRA: tables and plots")
+    board.add_argument("--datasets", type=_csv(str), required=True, help="prepared dataset names, comma-separated")
+    board.add_argument("--models", type=_csv(str), required=True, help="e.g. STID,STGCN,GWNet")
+    board.add_argument("--freeze", action="store_true", help="also train adapters on the frozen trained backbone")
+    study_options(board)
+    board.set_defaults(func=_cmd_leaderboard)
+
+    sweep = commands.add_parser("sweep", help="sensitivity of ST-LoRA to one knob")
+    sweep.add_argument("--dataset", required=True)
+    sweep.add_argument("--model", required=True)
+    sweep.add_argument("--knob", required=True, choices=["rank", "layers", "predictors", "train_share",
+                                                         "missing_share"])
+    sweep.add_argument("--values", type=_csv(float), required=True, help="e.g. 1,2,4,8 or 0.25,0.5,1")
+    study_options(sweep)
+    sweep.set_defaults(func=_cmd_sweep)
     return parser
 
 

@@ -1,0 +1,14 @@
+"""D2STGNN on LOS-LOOP under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
+Train:            stlora train baselines_cfg/LOS_LOOP/D2STGNN.py   (or python -m baselines_cfg.LOS_LOOP.D2STGNN)
+"""
+from stlora_plugin.backbones import D2STGNN
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(D2STGNN, "LOS-LOOP", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,17 @@
+"""D2STGNN + ST-LoRA on LOS-LOOP under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
+Train:            stlora train baselines_cfg/LOS_LOOP/D2STGNN_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.D2STGNN_STLoRA)
+"""
+from stlora_plugin import st_lora
+from stlora_plugin.backbones import D2STGNN
+from stlora_plugin.zoo import experiment
+
+D2STGNNSTLoRA = st_lora(D2STGNN)
+
+CFG = experiment(D2STGNNSTLoRA, "LOS-LOOP", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

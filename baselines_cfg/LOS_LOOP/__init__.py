@@ -1,0 +1,1 @@
+"""Configs for LOS-LOOP. Prepare the data first: stlora data prepare los-loop ../shared/datasets/LOS-LOOP"""

@@ -1,0 +1,17 @@
+"""LSTM + ST-LoRA on METR-LA under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare metr path/to/metr-la.h5
+Train:            stlora train baselines_cfg/METR_LA/LSTM_STLoRA.py   (or python -m baselines_cfg.METR_LA.LSTM_STLoRA)
+"""
+from stlora_plugin import st_lora
+from stlora_plugin.backbones import LSTM
+from stlora_plugin.zoo import experiment
+
+LSTMSTLoRA = st_lora(LSTM)
+
+CFG = experiment(LSTMSTLoRA, "METR-LA", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,17 @@
+"""STGCN + ST-LoRA on NYC-Taxi-inflow under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Taxi/201901-202012-NYCtaxi-inoutflow-60min.npz --channel 0
+Train:            stlora train baselines_cfg/NYC_Taxi/STGCN_STLoRA.py   (or python -m baselines_cfg.NYC_Taxi.STGCN_STLoRA)
+"""
+from stlora_plugin import st_lora
+from stlora_plugin.backbones import STGCN
+from stlora_plugin.zoo import experiment
+
+STGCNSTLoRA = st_lora(STGCN)
+
+CFG = experiment(STGCNSTLoRA, "NYC-Taxi-inflow", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,14 @@
+"""STID on NYC-Taxi-inflow under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Taxi/201901-202012-NYCtaxi-inoutflow-60min.npz --channel 0
+Train:            stlora train baselines_cfg/NYC_Taxi/STID.py   (or python -m baselines_cfg.NYC_Taxi.STID)
+"""
+from basicts.models.STID import STID
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(STID, "NYC-Taxi-inflow", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,14 @@
+"""GWNet on PEMS03 under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare pems path/to/PEMS03
+Train:            stlora train baselines_cfg/PEMS03/GWNet.py   (or python -m baselines_cfg.PEMS03.GWNet)
+"""
+from stlora_plugin.backbones import GWNet
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(GWNet, "PEMS03", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,17 @@
+"""STAEformer + ST-LoRA on PEMS03 under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare pems path/to/PEMS03
+Train:            stlora train baselines_cfg/PEMS03/STAEformer_STLoRA.py   (or python -m baselines_cfg.PEMS03.STAEformer_STLoRA)
+"""
+from stlora_plugin import st_lora
+from stlora_plugin.backbones import STAEformer
+from stlora_plugin.zoo import experiment
+
+STAEformerSTLoRA = st_lora(STAEformer)
+
+CFG = experiment(STAEformerSTLoRA, "PEMS03", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

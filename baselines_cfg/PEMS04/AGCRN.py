@@ -1,0 +1,14 @@
+"""AGCRN on PEMS04 under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare pems path/to/PEMS04
+Train:            stlora train baselines_cfg/PEMS04/AGCRN.py   (or python -m baselines_cfg.PEMS04.AGCRN)
+"""
+from stlora_plugin.backbones import AGCRN
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(AGCRN, "PEMS04", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

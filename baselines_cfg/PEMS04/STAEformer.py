@@ -1,0 +1,14 @@
+"""STAEformer on PEMS04 under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare pems path/to/PEMS04
+Train:            stlora train baselines_cfg/PEMS04/STAEformer.py   (or python -m baselines_cfg.PEMS04.STAEformer)
+"""
+from stlora_plugin.backbones import STAEformer
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(STAEformer, "PEMS04", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

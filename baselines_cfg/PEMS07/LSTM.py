@@ -1,0 +1,14 @@
+"""LSTM on PEMS07 under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare pems path/to/PEMS07
+Train:            stlora train baselines_cfg/PEMS07/LSTM.py   (or python -m baselines_cfg.PEMS07.LSTM)
+"""
+from stlora_plugin.backbones import LSTM
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(LSTM, "PEMS07", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,17 @@
+"""D2STGNN + ST-LoRA on PEMS08 under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare pems path/to/PEMS08
+Train:            stlora train baselines_cfg/PEMS08/D2STGNN_STLoRA.py   (or python -m baselines_cfg.PEMS08.D2STGNN_STLoRA)
+"""
+from stlora_plugin import st_lora
+from stlora_plugin.backbones import D2STGNN
+from stlora_plugin.zoo import experiment
+
+D2STGNNSTLoRA = st_lora(D2STGNN)
+
+CFG = experiment(D2STGNNSTLoRA, "PEMS08", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

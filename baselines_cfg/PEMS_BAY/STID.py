@@ -1,0 +1,14 @@
+"""STID on PEMS-BAY under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare metr path/to/pems-bay.h5
+Train:            stlora train baselines_cfg/PEMS_BAY/STID.py   (or python -m baselines_cfg.PEMS_BAY.STID)
+"""
+from basicts.models.STID import STID
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(STID, "PEMS-BAY", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

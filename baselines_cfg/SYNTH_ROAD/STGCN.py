@@ -1,0 +1,14 @@
+"""STGCN on SYNTH-ROAD under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare synthetic
+Train:            stlora train baselines_cfg/SYNTH_ROAD/STGCN.py   (or python -m baselines_cfg.SYNTH_ROAD.STGCN)
+"""
+from stlora_plugin.backbones import STGCN
+from stlora_plugin.zoo import experiment
+
+CFG = experiment(STGCN, "SYNTH-ROAD", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

@@ -1,0 +1,17 @@
+"""STGCN + ST-LoRA on SYNTH-ROAD under the spatio-temporal benchmark protocol (12 -> 12).
+
+Prepare the data: stlora data prepare synthetic
+Train:            stlora train baselines_cfg/SYNTH_ROAD/STGCN_STLoRA.py   (or python -m baselines_cfg.SYNTH_ROAD.STGCN_STLoRA)
+"""
+from stlora_plugin import st_lora
+from stlora_plugin.backbones import STGCN
+from stlora_plugin.zoo import experiment
+
+STGCNSTLoRA = st_lora(STGCN)
+
+CFG = experiment(STGCNSTLoRA, "SYNTH-ROAD", num_epochs=100)
+
+if __name__ == "__main__":
+    from basicts import BasicTSLauncher
+
+    BasicTSLauncher.launch_training(CFG)

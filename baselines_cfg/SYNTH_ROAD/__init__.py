@@ -1,0 +1,1 @@
+"""Configs for SYNTH-ROAD. Prepare the data first: stlora data prepare synthetic"""

@@ -1,0 +1,1 @@
+"""BasicTS config files: baselines_cfg/<DATASET>/<Model>.py and <Model>_STLoRA.py (see README)."""

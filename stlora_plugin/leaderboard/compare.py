@@ -1,0 +1,118 @@
+"""The two studies users run: a leaderboard comparison and a sensitivity sweep.
+
+``run_leaderboard`` trains backbone and backbone + ST-LoRA (and optionally the frozen-backbone protocol) for every
+dataset, model and seed under one budget, then writes the paper-style tables and the plots.
+``run_sensitivity`` varies one knob (an ST-LoRA hyperparameter, the share of training data, or the share of
+missing readings) and reports plain vs ST-LoRA at each value.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..data import derive_dataset  # noqa: E402
+from .plots import plot_all  # noqa: E402
+from .sweep import Budget, Sweep, plan  # noqa: E402
+from .tables import comparisons, write_tables  # noqa: E402
+
+__all__ = ["SENSITIVITY_KNOBS", "run_leaderboard", "run_sensitivity"]
+
+#: knob -> where it acts: an ST-LoRA model-config field, or a property of the data
+SENSITIVITY_KNOBS = {
+    "rank": "stlora_rank",
+    "layers": "stlora_num_layers",
+    "predictors": "stlora_num_predictors",
+    "train_share": "data",
+    "missing_share": "data",
+}
+
+
+def _command() -> str:
+    return "stlora " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("stlora") \
+        else " ".join(shlex.quote(a) for a in sys.argv)
+
+
+def _context(datasets, models, seeds, budget: Budget) -> str:
+    batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
+    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} (12 -> 12, 60/20/20 split, masked metrics on "
+            f"the test split)  \nBudget: {budget.num_epochs} epochs per run, {batch}, best epoch chosen on "
+            f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
+            f"ST-LoRA settings: {budget.stlora or 'defaults'}  \nΔ = ST-LoRA − plain (negative is better), paired "
+            "by seed; p = paired t-test over seeds.")
+
+
+def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
+                    out_dir: str | os.PathLike, variants: tuple[str, ...] = ("plain", "stlora"),
+                    ckpt_root: str | os.PathLike = "checkpoints/leaderboard") -> list[Path]:
+    """Train (or reuse) every run, then write tables and plots into ``out_dir``; returns the files written."""
+    sweep = Sweep(out_dir, budget, ckpt_root=ckpt_root)
+    records = sweep.run(plan(datasets, models, seeds, list(variants)))
+    records = [r for r in records if r["dataset"] in datasets and r["model"] in models and r["seed"] in seeds]
+    context = _context(datasets, models, seeds, budget)
+    shown = tuple(v for v in variants if v != "plain")
+    written = write_tables(records, out_dir, title="Leaderboard: backbone vs backbone + ST-LoRA", context=context,
+                           variants=shown)
+    for variant in shown:
+        written += plot_all(records, Path(out_dir) / ("plots" if variant == "stlora" else f"plots_{variant}"),
+                            variant)
+    return written
+
+
+def run_sensitivity(dataset: str, model: str, knob: str, values: list[float], seeds: list[int], budget: Budget,
+                    out_dir: str | os.PathLike, ckpt_root: str | os.PathLike = "checkpoints/sensitivity") -> list[Path]:
+    """Plain vs ST-LoRA at each value of ``knob``; writes ``sensitivity_<knob>.md/.json/.png``."""
+    if knob not in SENSITIVITY_KNOBS:
+        raise ValueError(f"unknown knob '{knob}'; choose one of {', '.join(SENSITIVITY_KNOBS)}")
+    out_dir, ckpt_root = Path(out_dir), Path(ckpt_root)
+    field = SENSITIVITY_KNOBS[knob]
+    shared_plain = Sweep(out_dir / "runs" / "plain", budget, ckpt_root=ckpt_root / "plain")
+    rows = []
+    for value in values:
+        tag = f"{knob}={value:g}"
+        if field == "data":  # both variants on the derived data
+            data = derive_dataset(dataset, **{knob: float(value)}).name
+            sweep = Sweep(out_dir / "runs" / tag, budget, ckpt_root=ckpt_root / tag)
+            records = sweep.run(plan([data], [model], seeds, ["plain", "stlora"]))
+        else:  # the plain backbone does not depend on an ST-LoRA knob: train it once
+            point = Budget(budget.num_epochs, budget.batch_size, {**budget.stlora, field: int(value)})
+            records = shared_plain.run(plan([dataset], [model], seeds, ["plain"])) + \
+                Sweep(out_dir / "runs" / tag, point, ckpt_root=ckpt_root / tag).run(
+                    plan([dataset], [model], seeds, ["stlora"]))
+        (cell,) = [r for r in comparisons(records) if r["metric"] == "MAE" and r["horizon"] == "avg"]
+        adapter = np.mean([r["params"]["adapter"] for r in records if r["variant"] == "stlora"])
+        rows.append({"value": value, **{k: cell[k] for k in ("base_mean", "base_std", "variant_mean", "variant_std",
+                                                             "diff_mean", "diff_std", "p_value")},
+                     "adapter_params": float(adapter)})
+    lines = [f"# Sensitivity of {model} + ST-LoRA to {knob} on {dataset}", "",
+             _context([dataset], [model], seeds, budget), "",
+             f"| {knob} | plain MAE | +ST-LoRA MAE | Δ | p | adapter params |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['value']:g} | {r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± "
+                     f"{r['variant_std']:.3f} | {r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.2f} | "
+                     f"{r['adapter_params']:,.0f} |")
+    md = out_dir / f"sensitivity_{knob}.md"
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out_dir / f"sensitivity_{knob}.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    fig, ax = plt.subplots(figsize=(4.5, 3.4))
+    x = [r["value"] for r in rows]
+    for key, label in (("base", "plain"), ("variant", "+ST-LoRA")):
+        ax.errorbar(x, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows], marker="o",
+                    capsize=3, label=label)
+    ax.set_xlabel(knob)
+    ax.set_ylabel("average test MAE")
+    ax.set_title(f"{model} on {dataset}")
+    ax.legend()
+    fig.tight_layout()
+    png = out_dir / f"sensitivity_{knob}.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return [md, out_dir / f"sensitivity_{knob}.json", png]

@@ -1,0 +1,131 @@
+"""Plots of a comparison (PNG, matplotlib's non-interactive backend).
+
+* ``mae_by_horizon_<dataset>.png``: MAE at horizons 3/6/12 and on average, plain vs variant, one panel per backbone;
+* ``params_vs_mae.png``: parameters against average MAE, an arrow from each plain backbone to its variant;
+* ``node_change_<dataset>_<model>.png``: per-node change of test MAE (variant − plain, mean over seeds), drawn on
+  the sensor map where the dataset has ``locations.csv`` (LOS-LOOP, METR-LA, PEMS-BAY), else sorted bars.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .tables import HORIZONS, comparisons  # noqa: E402
+
+__all__ = ["plot_all", "plot_mae_by_horizon", "plot_node_change", "plot_params_vs_mae"]
+
+
+def plot_mae_by_horizon(records: list[dict], dataset: str, path: Path, variant: str = "stlora") -> Path:
+    rows = [r for r in comparisons(records, variant=variant) if r["dataset"] == dataset and r["metric"] == "MAE"]
+    models = sorted({r["model"] for r in rows})
+    fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.2), squeeze=False)
+    labels = [h for _, h in HORIZONS]
+    x = np.arange(len(labels))
+    for ax, model in zip(axes[0], models):
+        cell = {r["horizon"]: r for r in rows if r["model"] == model}
+        for offset, (key, name) in zip((-0.18, 0.18), (("base", "plain"), ("variant", f"+ST-LoRA ({variant})"))):
+            ax.bar(x + offset, [cell[h][f"{key}_mean"] for h in labels], 0.36,
+                   yerr=[cell[h][f"{key}_std"] for h in labels], label=name, capsize=2)
+        ax.set_xticks(x, labels)
+        ax.set_title(model)
+        low = min(cell[h]["base_mean"] for h in labels)
+        ax.set_ylim(bottom=0.8 * low)
+    axes[0][0].set_ylabel("test MAE")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(f"{dataset}: MAE by horizon (mean ± std over seeds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_params_vs_mae(records: list[dict], path: Path, variant: str = "stlora") -> Path:
+    datasets = sorted({r["dataset"] for r in records})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.6), squeeze=False)
+    by_key = defaultdict(list)
+    for r in records:
+        by_key[(r["dataset"], r["model"], r["variant"])].append(r)
+    for ax, dataset in zip(axes[0], datasets):
+        for (d, model, v), runs in sorted(by_key.items()):
+            if d != dataset or v != "plain" or (d, model, variant) not in by_key:
+                continue
+            points = []
+            for key in ((d, model, "plain"), (d, model, variant)):
+                group = by_key[key]
+                points.append((group[0]["params"]["total"], np.mean([g["metrics"]["overall"]["MAE"] for g in group])))
+            ax.annotate("", xy=points[1], xytext=points[0], arrowprops={"arrowstyle": "->", "color": "tab:red"})
+            ax.scatter(*points[0], color="tab:blue")
+            ax.scatter(*points[1], color="tab:red")
+            ax.annotate(model, points[0], fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters")
+        ax.set_title(dataset)
+    axes[0][0].set_ylabel("average test MAE (blue plain, red +ST-LoRA)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_node_change(records: list[dict], dataset: str, model: str, path: Path, variant: str = "stlora",
+                     locations: np.ndarray | None = None) -> Path | None:
+    pairs = defaultdict(dict)
+    for r in records:
+        if r["dataset"] == dataset and r["model"] == model and r["variant"] in ("plain", variant):
+            pairs[r["seed"]][r["variant"]] = np.array(r["per_node_mae"])
+    diffs = [p[variant] - p["plain"] for p in pairs.values() if len(p) == 2]
+    if not diffs:
+        return None
+    change = np.mean(diffs, axis=0)
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    limit = np.abs(change).max() or 1.0
+    if locations is not None and len(locations) == len(change):
+        points = ax.scatter(locations[:, 1], locations[:, 0], c=change, cmap="RdBu_r", vmin=-limit, vmax=limit, s=18)
+        fig.colorbar(points, ax=ax, label="Δ test MAE (ST-LoRA − plain)")
+        ax.set_xlabel("longitude")
+        ax.set_ylabel("latitude")
+    else:
+        order = np.argsort(change)
+        ax.bar(np.arange(len(change)), change[order], color=np.where(change[order] < 0, "tab:blue", "tab:red"))
+        ax.set_xlabel("nodes, sorted by change")
+        ax.set_ylabel("Δ test MAE (ST-LoRA − plain)")
+    better = (change < 0).mean()
+    ax.set_title(f"{dataset} / {model}: per-node MAE change ({100 * better:.0f}% of nodes improve)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _locations(dataset: str) -> np.ndarray | None:
+    from ..runtime import dataset_dir
+
+    try:
+        file = dataset_dir(dataset) / "locations.csv"
+    except FileNotFoundError:
+        return None
+    return pd.read_csv(file).to_numpy() if file.is_file() else None
+
+
+def plot_all(records: list[dict], out_dir: str | os.PathLike, variant: str = "stlora") -> list[Path]:
+    """Every plot of a comparison into ``out_dir``; returns the files written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [plot_params_vs_mae(records, out_dir / "params_vs_mae.png", variant)]
+    for dataset in sorted({r["dataset"] for r in records}):
+        written.append(plot_mae_by_horizon(records, dataset, out_dir / f"mae_by_horizon_{dataset}.png", variant))
+        locations = _locations(dataset)
+        for model in sorted({r["model"] for r in records if r["dataset"] == dataset}):
+            made = plot_node_change(records, dataset, model, out_dir / f"node_change_{dataset}_{model}.png", variant,
+                                    locations)
+            if made:
+                written.append(made)
+    return written

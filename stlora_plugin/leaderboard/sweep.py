@@ -1,0 +1,153 @@
+"""Resumable comparison runs: every (dataset, model, seed, variant) trained through BasicTSLauncher.
+
+Variants: ``plain`` (the backbone), ``stlora`` (backbone + ST-LoRA trained together from scratch) and
+``freeze`` (ST-LoRA adapters trained on top of the frozen, trained ``plain`` backbone of the same seed). All
+variants of one (dataset, model, seed) share data, protocol, seed and budget.
+
+Each finished run appends one JSON record to ``runs.jsonl`` in the output folder; a rerun skips what is there,
+and a run that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .. import zoo
+from ..runtime import launch_training, read_test_metrics, read_training_log
+from .pernode import per_node_mae
+
+__all__ = ["Budget", "RunKey", "Sweep", "VARIANTS", "count_parameters", "plan"]
+
+logger = logging.getLogger(__name__)
+
+VARIANTS = ("plain", "stlora", "freeze")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    dataset: str
+    model: str
+    seed: int
+    variant: str
+
+    @property
+    def slug(self) -> str:
+        return f"{self.dataset}/{self.model}/{self.variant}/seed{self.seed}"
+
+
+@dataclass
+class Budget:
+    """The training budget every run gets: epochs, batch size (None: the recipe's) and ST-LoRA settings."""
+
+    num_epochs: int = 10
+    batch_size: int | None = None
+    stlora: dict = field(default_factory=dict)  # stlora_* model-config overrides, e.g. {"stlora_rank": 8}
+
+
+def count_parameters(model) -> dict[str, int]:
+    """Total, trainable and adapter parameters (those under the ST-LoRA module) of a built model."""
+    adapter = getattr(model, "st_lora", None)
+    return {
+        "total": sum(p.numel() for p in model.parameters()),
+        "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "adapter": sum(p.numel() for p in adapter.parameters()) if adapter is not None else 0,
+    }
+
+
+class Sweep:
+    """Train the runs of a comparison, skipping those already recorded in ``out_dir/runs.jsonl``."""
+
+    def __init__(self, out_dir: str | os.PathLike, budget: Budget, *,
+                 ckpt_root: str | os.PathLike = "checkpoints/leaderboard"):
+        self.out_dir = Path(out_dir)
+        self.budget = budget
+        self.ckpt_root = Path(ckpt_root)
+        self.records_path = self.out_dir / "runs.jsonl"
+
+    def records(self) -> list[dict]:
+        if not self.records_path.is_file():
+            return []
+        with open(self.records_path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def done(self) -> set[RunKey]:
+        return {RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) for r in self.records()}
+
+    def config(self, key: RunKey):
+        """The BasicTS config of one run."""
+        overrides = {"num_epochs": self.budget.num_epochs, "seed": key.seed, "test_interval": 10 ** 6,
+                     "ckpt_save_dir": str(self.ckpt_root / key.slug)}
+        if self.budget.batch_size:
+            overrides["batch_size"] = self.budget.batch_size
+        model_overrides = {}
+        if key.variant != "plain":
+            model_overrides.update(self.budget.stlora)
+        if key.variant == "freeze":
+            model_overrides["stlora_freeze_backbone"] = True
+            overrides["finetune_from"] = str(self._best_checkpoint(RunKey(key.dataset, key.model, key.seed, "plain")))
+            overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
+        model = zoo.model_class(key.model, stlora=key.variant != "plain")
+        return zoo.experiment(model, key.dataset, model_overrides=model_overrides, **overrides)
+
+    def _best_checkpoint(self, key: RunKey) -> Path:
+        found = sorted((self.ckpt_root / key.slug).glob("*/*_best_val_*.pt"))
+        if not found:
+            raise FileNotFoundError(f"freeze mode needs the trained plain run {key.slug} first")
+        return found[0]
+
+    def run_one(self, key: RunKey) -> dict:
+        folder = self.ckpt_root / key.slug
+        if folder.exists():  # an interrupted run: start it again
+            shutil.rmtree(folder)
+        cfg = self.config(key)
+        model = cfg.model(cfg.model_config)
+        start = time.time()
+        run_dir = launch_training(cfg)
+        log = read_training_log(run_dir)
+        epoch_times = log.get("train/time", [])
+        record = {
+            **asdict(key),
+            "budget": asdict(self.budget),
+            "metrics": read_test_metrics(run_dir),
+            "params": count_parameters(model),
+            "sec_per_epoch": sum(epoch_times) / len(epoch_times) if epoch_times else None,
+            "wall_seconds": time.time() - start,
+            "train_loss": log.get("train/loss", []),
+            "val_mae": log.get("val/MAE", []),
+            "per_node_mae": per_node_mae(cfg, run_dir).round(5).tolist(),
+            "run_dir": str(run_dir),
+        }
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.records_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        return record
+
+    def run(self, keys: list[RunKey]) -> list[dict]:
+        """Train every key not yet recorded, with a progress bar and an estimate of the time left."""
+        todo = [k for k in keys if k not in self.done()]
+        logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
+        with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
+            for key in bar:
+                bar.set_postfix_str(key.slug)
+                self.run_one(key)
+        return self.records()
+
+
+def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:
+    """All run keys, ordered so that each ``plain`` run precedes the ``freeze`` run that builds on it."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; choose from {VARIANTS}")
+    for name in models:
+        zoo.model_class(name)  # clear error for unknown names
+    order = [v for v in VARIANTS if v in variants]
+    if "freeze" in order and "plain" not in order:
+        order.insert(0, "plain")
+    return [RunKey(d, m, s, v) for d in datasets for m in models for s in seeds for v in order]

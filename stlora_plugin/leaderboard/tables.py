@@ -1,0 +1,148 @@
+"""Result tables in the ST-LoRA paper's format, from sweep records.
+
+Per dataset and backbone: the plain backbone, backbone + ST-LoRA and their difference (ST-LoRA minus plain,
+negative is better), each ``mean ± std`` over seeds, for MAE / RMSE / MAPE at horizons 3, 6, 12 and on average.
+Differences are paired by seed; the p-value is a paired t-test over seeds (two-sided).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "render_markdown", "write_tables"]
+
+HORIZONS = (("horizon_3", "@3"), ("horizon_6", "@6"), ("horizon_12", "@12"), ("overall", "avg"))
+METRICS = ("MAE", "RMSE", "MAPE")
+
+
+def _by_run(records):
+    runs = defaultdict(dict)  # (dataset, model, variant) -> seed -> record
+    for r in records:
+        runs[(r["dataset"], r["model"], r["variant"])][r["seed"]] = r
+    return runs
+
+
+def _value(record, section, metric):
+    v = record["metrics"][section][metric]
+    return 100 * v if metric == "MAPE" else v
+
+
+def comparisons(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:
+    """One row per (dataset, model, horizon, metric): baseline and variant mean/std, paired difference, p-value."""
+    runs = _by_run(records)
+    rows = []
+    for (dataset, model, v), by_seed in sorted(runs.items()):
+        if v != variant or (dataset, model, baseline) not in runs:
+            continue
+        base = runs[(dataset, model, baseline)]
+        seeds = sorted(set(base) & set(by_seed))
+        if not seeds:
+            continue
+        for section, label in HORIZONS:
+            for metric in METRICS:
+                a = np.array([_value(base[s], section, metric) for s in seeds])
+                b = np.array([_value(by_seed[s], section, metric) for s in seeds])
+                d = b - a
+                p = float(stats.ttest_rel(b, a).pvalue) if len(seeds) > 1 and d.std() > 0 else float("nan")
+                rows.append({"dataset": dataset, "model": model, "horizon": label, "metric": metric,
+                             "seeds": len(seeds), "base_mean": a.mean(), "base_std": a.std(ddof=1) if len(a) > 1 else 0.0,
+                             "variant_mean": b.mean(), "variant_std": b.std(ddof=1) if len(b) > 1 else 0.0,
+                             "diff_mean": d.mean(), "diff_std": d.std(ddof=1) if len(d) > 1 else 0.0,
+                             "p_value": p, "baseline": baseline, "variant": variant})
+    return rows
+
+
+def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:
+    """Per (dataset, model): parameters, adapter share, seconds per epoch and the overhead of the variant."""
+    runs = _by_run(records)
+    rows = []
+    for (dataset, model, v), by_seed in sorted(runs.items()):
+        if v != variant or (dataset, model, baseline) not in runs:
+            continue
+        base = list(runs[(dataset, model, baseline)].values())
+        var = list(by_seed.values())
+        b_time = np.mean([r["sec_per_epoch"] for r in base])
+        v_time = np.mean([r["sec_per_epoch"] for r in var])
+        params = var[0]["params"]
+        rows.append({"dataset": dataset, "model": model, "base_params": base[0]["params"]["total"],
+                     "total_params": params["total"], "trainable_params": params["trainable"],
+                     "adapter_params": params["adapter"],
+                     "adapter_percent": 100 * params["adapter"] / base[0]["params"]["total"],
+                     "base_sec_per_epoch": b_time, "sec_per_epoch": v_time,
+                     "time_overhead_percent": 100 * (v_time / b_time - 1)})
+    return rows
+
+
+def _pm(mean, std, digits=2):
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def render_markdown(records: list[dict], *, title: str, context: str, variant: str = "stlora") -> str:
+    """The comparison tables (one per dataset), the per-dataset summary and the efficiency table."""
+    rows = comparisons(records, variant=variant)
+    label = {"stlora": "+ST-LoRA", "freeze": "+ST-LoRA (frozen backbone)"}.get(variant, variant)
+    out = [f"# {title}", "", context, ""]
+    columns = [f"{m} {h}" for _, h in HORIZONS for m in METRICS]
+    for dataset in sorted({r["dataset"] for r in rows}):
+        out += [f"## {dataset}", "", "| model | | " + " | ".join(columns) + " |",
+                "|---|---|" + "---|" * len(columns)]
+        for model in sorted({r["model"] for r in rows if r["dataset"] == dataset}):
+            cell = {(r["metric"], r["horizon"]): r for r in rows if r["dataset"] == dataset and r["model"] == model}
+            ordered = [cell[(m, h)] for _, h in HORIZONS for m in METRICS]
+            out.append(f"| {model} | plain | " + " | ".join(_pm(c["base_mean"], c["base_std"]) for c in ordered) + " |")
+            out.append(f"| | {label} | " + " | ".join(_pm(c["variant_mean"], c["variant_std"]) for c in ordered) + " |")
+            out.append("| | Δ (p) | " + " | ".join(
+                f"{c['diff_mean']:+.2f} ± {c['diff_std']:.2f} ({c['p_value']:.2f})" for c in ordered) + " |")
+        out.append("")
+    out += ["## Average MAE by dataset (Δ = ST-LoRA − plain; ✓ where Δ < −1 std over seeds)", "",
+            "| model | " + " | ".join(sorted({r["dataset"] for r in rows})) + " |",
+            "|---|" + "---|" * len({r["dataset"] for r in rows})]
+    for model in sorted({r["model"] for r in rows}):
+        cells = []
+        for dataset in sorted({r["dataset"] for r in rows}):
+            hit = [r for r in rows if r["dataset"] == dataset and r["model"] == model
+                   and r["metric"] == "MAE" and r["horizon"] == "avg"]
+            if hit:
+                c = hit[0]
+                mark = " ✓" if c["diff_mean"] < -c["diff_std"] and c["seeds"] > 1 else ""
+                cells.append(f"{c['base_mean']:.3f} → {c['variant_mean']:.3f} ({c['diff_mean']:+.3f} ± "
+                             f"{c['diff_std']:.3f}){mark}")
+            else:
+                cells.append("-")
+        out.append(f"| {model} | " + " | ".join(cells) + " |")
+    out += ["", "## Efficiency", "", "| dataset | model | params (plain) | params (+ST-LoRA) | trainable | adapter | "
+            "adapter % | s/epoch plain | s/epoch +ST-LoRA | time overhead % |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for e in efficiency(records, variant=variant):
+        out.append(f"| {e['dataset']} | {e['model']} | {e['base_params']:,} | {e['total_params']:,} | "
+                   f"{e['trainable_params']:,} | {e['adapter_params']:,} | {e['adapter_percent']:.2f} | "
+                   f"{e['base_sec_per_epoch']:.2f} | {e['sec_per_epoch']:.2f} | {e['time_overhead_percent']:+.1f} |")
+    return "\n".join(out) + "\n"
+
+
+def write_tables(records: list[dict], out_dir: str | os.PathLike, *, title: str, context: str,
+                 variants: tuple[str, ...] = ("stlora",)) -> list[Path]:
+    """Write ``leaderboard.md`` (and ``leaderboard_<variant>.md``), CSV and JSON of the comparisons."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for variant in variants:
+        suffix = "" if variant == "stlora" else f"_{variant}"
+        md = out_dir / f"leaderboard{suffix}.md"
+        md.write_text(render_markdown(records, title=title, context=context, variant=variant), encoding="utf-8")
+        rows = comparisons(records, variant=variant)
+        with open(out_dir / f"leaderboard{suffix}.csv", "w", newline="", encoding="utf-8") as f:
+            if rows:
+                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        (out_dir / f"leaderboard{suffix}.json").write_text(
+            json.dumps({"comparisons": rows, "efficiency": efficiency(records, variant=variant)}, indent=1),
+            encoding="utf-8")
+        written += [md, out_dir / f"leaderboard{suffix}.csv", out_dir / f"leaderboard{suffix}.json"]
+    return written

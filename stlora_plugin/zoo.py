@@ -1,0 +1,125 @@
+"""The model zoo: every backbone with its benchmark training recipe, plain and wrapped by ST-LoRA.
+
+One table holds what the config files in ``baselines_cfg/`` and the leaderboard share: the model class, its
+config at the benchmark's usual settings, and its training recipe (optimizer, learning-rate schedule, batch size,
+gradient clipping, curriculum learning), following the settings BasicTS publishes for these models on PEMS04.
+``experiment(Model, dataset)`` turns a row into a BasicTS config under the benchmark protocol; a model wrapped
+by ``st_lora`` finds its row through its backbone, so a plain config and its ST-LoRA twin differ only by the
+decorator line.
+
+The ready-made wrapped classes (``STGCNSTLoRA``, ...) live here so BasicTS finds them again from ``cfg.json``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from basicts.configs import BasicTSForecastingConfig
+from basicts.models.STID import STID, STIDConfig
+from basicts.runners.callback import CurriculumLearning, GradientClipping
+from torch.optim.lr_scheduler import MultiStepLR
+
+from .adapters import st_lora
+from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
+from .runtime import benchmark_config
+
+__all__ = ["RECIPES", "Recipe", "WRAPPED", "backbone_of", "experiment", "model_class",
+           "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
+           "STIDSTLoRA"]
+
+
+def _clip(norm: float) -> Callable[[dict], list]:
+    return lambda _: [GradientClipping(norm)]
+
+
+def _curriculum(cfg_overrides: dict) -> list:
+    # D2STGNN's schedule, scaled to the run's length: the horizon grows by one step every cl_epochs epochs
+    epochs = cfg_overrides.get("num_epochs", 100)
+    return [GradientClipping(5.0),
+            CurriculumLearning(prediction_length=12, warm_up_epochs=max(0, epochs // 10), cl_epochs=max(1, epochs // 30))]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A backbone, its config at benchmark settings, and its training recipe."""
+
+    model: type
+    config: dict[str, Any] = field(default_factory=dict)
+    config_class: type | None = None  # None: model.Config
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    milestones: tuple[int, ...] = (1, 50, 80)
+    gamma: float = 0.5
+    batch_size: int = 64
+    callbacks: Callable[[dict], list] = lambda _: []
+
+    def train_overrides(self, overrides: dict) -> dict:
+        epochs = overrides.get("num_epochs", 100)
+        milestones = [m for m in self.milestones if m < epochs] or [epochs]
+        return {
+            "optimizer_params": {"lr": self.lr, "weight_decay": self.weight_decay},
+            "lr_scheduler": MultiStepLR,
+            "lr_scheduler_params": {"milestones": milestones, "gamma": self.gamma},
+            "batch_size": self.batch_size,
+            "callbacks": self.callbacks(overrides),
+        }
+
+
+RECIPES: dict[str, Recipe] = {
+    "STID": Recipe(STID, {"input_hidden_size": 32, "num_layers": 3, "if_time_in_day": True, "if_day_in_week": True,
+                          "num_time_in_day": None}, config_class=STIDConfig, batch_size=32),
+    "LSTM": Recipe(LSTM),
+    "STGCN": Recipe(STGCN, milestones=(1, 50), batch_size=32),
+    "GWNet": Recipe(GWNet, milestones=(1, 50), callbacks=_clip(5.0)),
+    "AGCRN": Recipe(AGCRN, lr=3e-3, weight_decay=0.0, milestones=(5, 20, 40, 70), gamma=0.3),
+    "D2STGNN": Recipe(D2STGNN, weight_decay=1e-5, milestones=(1, 30, 38, 46, 54, 62, 70, 80), batch_size=32,
+                      callbacks=_curriculum),
+    "STAEformer": Recipe(STAEformer, lr=1e-3, weight_decay=3e-4, milestones=(20, 30), gamma=0.1, batch_size=16,
+                         callbacks=_clip(5.0)),
+}
+
+STIDSTLoRA = st_lora(STID)
+LSTMSTLoRA = st_lora(LSTM)
+STGCNSTLoRA = st_lora(STGCN)
+GWNetSTLoRA = st_lora(GWNet)
+AGCRNSTLoRA = st_lora(AGCRN)
+D2STGNNSTLoRA = st_lora(D2STGNN)
+STAEformerSTLoRA = st_lora(STAEformer)
+
+#: backbone name -> its ready-made ST-LoRA class (default preset)
+WRAPPED = {"STID": STIDSTLoRA, "LSTM": LSTMSTLoRA, "STGCN": STGCNSTLoRA, "GWNet": GWNetSTLoRA,
+           "AGCRN": AGCRNSTLoRA, "D2STGNN": D2STGNNSTLoRA, "STAEformer": STAEformerSTLoRA}
+
+
+def backbone_of(model: type) -> str:
+    """The zoo name of ``model`` or of the backbone it wraps."""
+    for klass in model.__mro__:
+        for name, recipe in RECIPES.items():
+            if klass is recipe.model:
+                return name
+    raise ValueError(f"{model.__name__} is not in the zoo (nor wraps a model that is); "
+                     f"known backbones: {', '.join(RECIPES)}")
+
+
+def model_class(name: str, stlora: bool = False) -> type:
+    """The zoo's class for a backbone name, plain or ST-LoRA."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown model '{name}'; choose one of {', '.join(RECIPES)}")
+    return WRAPPED[name] if stlora else RECIPES[name].model
+
+
+def experiment(model: type, dataset: str | os.PathLike, *, model_overrides: dict | None = None,
+               **overrides) -> BasicTSForecastingConfig:
+    """A BasicTS config for ``model`` (a zoo backbone, or one wrapped by ``st_lora``) on ``dataset``.
+
+    ``model_overrides`` change model-config fields (for a wrapped model also ``stlora_*`` fields);
+    ``overrides`` change the training config (``num_epochs``, ``seed``, ``ckpt_save_dir``, ...).
+    """
+    recipe = RECIPES[backbone_of(model)]
+    config_class = getattr(model, "Config", None) or recipe.config_class
+    config = config_class(**{**recipe.config, **(model_overrides or {})})
+    params = recipe.train_overrides(overrides)
+    params["callbacks"] = params["callbacks"] + list(overrides.pop("callbacks", []))
+    params.update(overrides)
+    return benchmark_config(model, config, dataset, **params)

@@ -1,0 +1,62 @@
+"""A small comparison end to end through BasicTSLauncher: resumable runs, tables, plots, sensitivity."""
+import json
+import os
+import shutil
+
+import pytest
+
+from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, plan
+
+
+@pytest.fixture
+def datasets_env(synthetic_dataset, monkeypatch, tmp_path):
+    root = tmp_path / "datasets"
+    shutil.copytree(synthetic_dataset, root / "TINY")
+    monkeypatch.setenv("STLORA_DATASETS", str(root))
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+def test_plan_orders_plain_before_freeze():
+    keys = plan(["D"], ["STID"], [0, 1], ["freeze"])
+    assert [k.variant for k in keys] == ["plain", "freeze", "plain", "freeze"]
+    with pytest.raises(ValueError, match="unknown variants"):
+        plan(["D"], ["STID"], [0], ["lora"])
+
+
+def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
+    out = tmp_path / "results"
+    budget = Budget(num_epochs=1, batch_size=64)
+    files = run_leaderboard(["TINY"], ["STID"], [0, 1], budget, out, ("plain", "stlora", "freeze"),
+                            ckpt_root=tmp_path / "ckpt")
+    names = {f.name for f in files}
+    assert {"leaderboard.md", "leaderboard_freeze.md", "mae_by_horizon_TINY.png", "params_vs_mae.png",
+            "node_change_TINY_STID.png"} <= names
+    records = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert len(records) == 6
+    freeze = [r for r in records if r["variant"] == "freeze"][0]
+    assert freeze["params"]["trainable"] == freeze["params"]["adapter"] > 0
+    assert len(records[0]["per_node_mae"]) == 12 and records[0]["sec_per_epoch"] > 0
+    table = (out / "leaderboard.md").read_text()
+    assert "Budget: 1 epochs" in table and "Seeds: 0, 1" in table
+
+    # a second sweep finds every run on disk; an interrupted run is trained again from scratch
+    sweep = Sweep(out, budget, ckpt_root=tmp_path / "ckpt")
+    keys = plan(["TINY"], ["STID"], [0, 1], ["plain", "stlora", "freeze"])
+    assert sweep.done() == set(keys)
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    (out / "runs.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    partial = tmp_path / "ckpt" / keys[-1].slug / "stale"
+    partial.mkdir(parents=True)
+    sweep.run(keys)
+    assert len(sweep.records()) == 6 and not partial.exists()
+
+
+def test_sensitivity_trains_the_plain_backbone_once(datasets_env, tmp_path):
+    files = run_sensitivity("TINY", "STID", "rank", [1, 2], [0], Budget(num_epochs=1, batch_size=64),
+                            tmp_path / "sens", ckpt_root=tmp_path / "ckpt")
+    assert [f.name for f in files] == ["sensitivity_rank.md", "sensitivity_rank.json", "sensitivity_rank.png"]
+    rows = json.loads(files[1].read_text())
+    assert [r["value"] for r in rows] == [1, 2] and rows[0]["adapter_params"] < rows[1]["adapter_params"]
+    assert len((tmp_path / "sens" / "runs" / "plain" / "runs.jsonl").read_text().splitlines()) == 1

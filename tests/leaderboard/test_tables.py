@@ -1,0 +1,43 @@
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from stlora_plugin.leaderboard.tables import comparisons, efficiency, render_markdown, write_tables
+
+
+def _record(model, variant, seed, mae, params=1000, adapter=0, sec=2.0):
+    metrics = {s: {"MAE": mae, "RMSE": 2 * mae, "MAPE": mae / 100} for s in
+               ("overall", "horizon_3", "horizon_6", "horizon_12")}
+    return {"dataset": "D", "model": model, "variant": variant, "seed": seed, "metrics": metrics,
+            "params": {"total": params + adapter, "trainable": params + adapter, "adapter": adapter},
+            "sec_per_epoch": sec, "per_node_mae": [mae, mae]}
+
+
+RECORDS = [_record("M", "plain", s, m) for s, m in enumerate([10.0, 11.0, 12.0])] + \
+          [_record("M", "stlora", s, m, adapter=50, sec=2.5) for s, m in enumerate([9.0, 10.5, 11.0])]
+
+
+def test_paired_differences_and_t_test():
+    (row,) = [r for r in comparisons(RECORDS) if r["metric"] == "MAE" and r["horizon"] == "avg"]
+    diffs = np.array([-1.0, -0.5, -1.0])
+    assert row["diff_mean"] == pytest.approx(diffs.mean()) and row["diff_std"] == pytest.approx(diffs.std(ddof=1))
+    assert row["base_mean"] == pytest.approx(11.0) and row["seeds"] == 3
+    assert row["p_value"] == pytest.approx(stats.ttest_rel([9.0, 10.5, 11.0], [10.0, 11.0, 12.0]).pvalue)
+    mape = [r for r in comparisons(RECORDS) if r["metric"] == "MAPE" and r["horizon"] == "avg"][0]
+    assert mape["base_mean"] == pytest.approx(11.0)  # MAPE is shown in percent
+
+
+def test_efficiency_overheads():
+    (row,) = efficiency(RECORDS)
+    assert row["adapter_percent"] == pytest.approx(5.0) and row["time_overhead_percent"] == pytest.approx(25.0)
+
+
+def test_markdown_and_files(tmp_path):
+    text = render_markdown(RECORDS, title="T", context="ctx")
+    assert "| M | plain | 10.00 ± 0.00" not in text  # stds over seeds are shown, not zero
+    assert "11.00 ± 1.00" in text and "✓" in text and "+ST-LoRA" in text
+    files = write_tables(RECORDS, tmp_path, title="T", context="ctx")
+    assert [f.name for f in files] == ["leaderboard.md", "leaderboard.csv", "leaderboard.json"]
+    assert json.loads(files[2].read_text())["efficiency"][0]["adapter_params"] == 50
