@@ -16,8 +16,6 @@ time of day (a fraction of the day in [0, 1)), as the authors feed it.
 
 Every matrix is applied as ``(P h)_n = sum_m P[n, m] h_m``: a node aggregates its row of the transition matrix.
 """
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Optional
 

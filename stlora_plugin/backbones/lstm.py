@@ -13,8 +13,6 @@ Every node's series is an independent sample of the same sequence model:
 No graph and no node-specific parameters: the model cannot tell nodes apart except through their history,
 which is what makes it a clear case for node-specific adapters.
 """
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Optional
 

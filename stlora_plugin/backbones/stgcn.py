@@ -14,8 +14,6 @@ all H horizon steps at once (the multi-step head of the BasicTS / PyTorch ports;
 step per model). Residuals ``X_res`` match channels by zero padding (more channels) or a 1x1 conv (fewer),
 as in the authors' code.
 """
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Optional
 

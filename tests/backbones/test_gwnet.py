@@ -1,6 +1,8 @@
 """Graph WaveNet backbone: shapes, gradients, size, diffusion conv, graph locality, errors, one BasicTS run."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -153,8 +155,14 @@ def test_bad_config_values_are_rejected(kwargs, message):
         GWNetConfig(**kwargs)
 
 
+def test_config_class_is_discoverable():
+    """The ST-LoRA decorator finds the config class from the real (not stringified) __init__ annotation."""
+    assert inspect.signature(GWNet.__init__).parameters["config"].annotation is GWNet.Config
+
+
 def test_trains_through_basicts(synthetic_dataset, train_basicts):
-    config = GWNetConfig(residual_channels=8, dilation_channels=8, skip_channels=16, end_channels=32, dropout=0.0)
+    config = GWNetConfig(residual_channels=8, dilation_channels=8, skip_channels=16, end_channels=32, blocks=2,
+                         dropout=0.0)
     cfg, metrics, log = train_basicts(GWNet, config, synthetic_dataset, num_epochs=2)
     assert cfg.model_config.num_nodes == 12 and cfg.model_config.dataset == synthetic_dataset
     assert log["train/loss"][1] < log["train/loss"][0]

@@ -1,6 +1,8 @@
 """LSTM backbone: shapes, gradients, size, node isolation, errors, and one BasicTS run."""
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -80,6 +82,11 @@ def test_missing_time_features_are_rejected():
 def test_bad_config_values_are_rejected(field, value):
     with pytest.raises(ValueError, match=f"LSTMConfig.{field}={value!r}"):
         LSTMConfig(**{field: value})
+
+
+def test_config_class_is_discoverable():
+    """The ST-LoRA decorator finds the config class from the real (not stringified) __init__ annotation."""
+    assert inspect.signature(LSTM.__init__).parameters["config"].annotation is LSTM.Config
 
 
 def test_trains_through_basicts(synthetic_dataset, train_basicts):

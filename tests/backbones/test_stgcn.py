@@ -1,6 +1,8 @@
 """STGCN backbone: shapes, gradients, size, the Chebyshev graph conv, the graph, errors, one BasicTS run."""
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -125,6 +127,11 @@ def test_unset_node_count_is_rejected(datasets):
 def test_bad_config_values_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         STGCNConfig(**kwargs)
+
+
+def test_config_class_is_discoverable():
+    """The ST-LoRA decorator finds the config class from the real (not stringified) __init__ annotation."""
+    assert inspect.signature(STGCN.__init__).parameters["config"].annotation is STGCN.Config
 
 
 def test_trains_through_basicts(synthetic_dataset, train_basicts):
