@@ -75,6 +75,9 @@ def benchmark_config(model: type, model_config: BasicTSModelConfig, dataset: str
     aux_keys = getattr(model, "aux_loss_keys", ())
     if aux_keys and not any(isinstance(cb, AuxiliaryLoss) for cb in callbacks):
         callbacks.append(AuxiliaryLoss(aux_keys))
+    for extra in getattr(model, "default_callbacks", ()):  # e.g. the ST-LoRA parameter report
+        if not any(isinstance(cb, extra) for cb in callbacks):
+            callbacks.append(extra())
 
     explicit_dir = "ckpt_save_dir" in overrides
     params = dict(
@@ -97,6 +100,8 @@ def benchmark_config(model: type, model_config: BasicTSModelConfig, dataset: str
         callbacks=callbacks,
         ckpt_save_dir=_experiment_dir(model, meta["name"]),
     )
+    if getattr(model, "default_optimizer", None) is not None:  # e.g. node-specific parameter groups
+        params["optimizer"] = model.default_optimizer
     params.update(overrides)
     cfg = BasicTSForecastingConfig(**params)
 

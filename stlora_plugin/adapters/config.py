@@ -1,0 +1,130 @@
+"""The ST-LoRA hyperparameters and the config class of a wrapped model.
+
+``st_lora(Backbone)`` builds ``Wrapped.Config``: a ``@dataclass`` subclass of the backbone's config class
+with the fields below added (prefixed ``stlora_`` so they never collide with a backbone field such as
+``dropout`` or ``hidden_size``, nor with BasicTS's top-level fields, which overwrite model-config fields of
+the same name). Values are plain JSON types, validated in ``__post_init__``. Two presets:
+
+==========  ====  ===========  ===========  ====  ========  ===================================
+preset      rank  predictors   layers       D     core      parameters on PEMS04 (N = 307)
+==========  ====  ===========  ===========  ====  ========  ===================================
+default     4     2            2            32    full      ~27.5k (4 NALLs, 19.6k of them cores)
+lite        1     1            1            4     diagonal  ~0.8k (307 of them cores)
+==========  ====  ===========  ===========  ====  ========  ===================================
+
+The node-specific part costs at least ``N`` parameters per NALL (``N r^2`` full, ``N r`` diagonal), so
+no preset can add less than ``N`` parameters to any backbone.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .nall import CORE_TYPES
+from .predictor import ACTIVATIONS
+from .registration import meta_for
+
+__all__ = ["HYPERPARAMETERS", "PRESETS", "PREFIX", "make_config_class", "resolve_hyperparameters",
+           "validate_hyperparameter"]
+
+PREFIX = "stlora_"
+
+
+def _int_at_least(low):
+    return lambda v: not isinstance(v, bool) and isinstance(v, int) and v >= low, f"an int >= {low}"
+
+
+def _choice(options):
+    return lambda v: v in options, f"one of {sorted(options)}"
+
+
+#: name -> (default, check, allowed (for messages), help).
+HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
+    "rank": (4, *_int_at_least(1), "Rank r of the NALL update B C_v A."),
+    "alpha": (4.0, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0, "a number > 0",
+              "Scale alpha of the update (applied as alpha / r)."),
+    "num_predictors": (2, *_int_at_least(1), "Number K of chained node-specific predictors."),
+    "num_layers": (2, *_int_at_least(1), "Residual NALL blocks L per predictor."),
+    "hidden_size": (32, *_int_at_least(1), "Hidden size D of the predictors."),
+    "core": ("full", *_choice(CORE_TYPES), "Per-node core: 'full' [N, r, r] or 'diagonal' [N, r]."),
+    "dropout": (0.1, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < 1,
+                "a number in [0, 1)", "Dropout on the adapter path and after each block."),
+    "lambda": (1e-4, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0, "a number >= 0",
+               "Weight lambda of the penalty lambda * ||node-specific parameters||_2 (an auxiliary loss)."),
+    "activation": ("gelu", *_choice(ACTIVATIONS), "Activation inside the predictor blocks."),
+    "input_activation": ("tanh", *_choice(ACTIVATIONS),
+                         "Activation on the predictor inputs act(Y_base), act([X, Z]); keep it sign-preserving."),
+    "freeze_backbone": (False, lambda v: isinstance(v, bool), "True or False",
+                        "Freeze every backbone parameter and train only the adapter."),
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {"rank": 4, "num_predictors": 2, "num_layers": 2, "hidden_size": 32, "core": "full"},
+    "lite": {"rank": 1, "alpha": 1.0, "num_predictors": 1, "num_layers": 1, "hidden_size": 4, "core": "diagonal"},
+}
+
+
+def validate_hyperparameter(name: str, value: Any, owner: str = "st_lora") -> None:
+    """``ValueError`` naming the field, the bad value and what is allowed."""
+    _, check, allowed, _ = HYPERPARAMETERS[name]
+    if not check(value):
+        raise ValueError(f"{owner}: {PREFIX}{name}={value!r} is not allowed; expected {allowed}")
+
+
+def resolve_hyperparameters(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Defaults, then the preset, then ``overrides`` (keyword names without prefix; ``lambda_`` for lambda)."""
+    if preset not in PRESETS:
+        raise ValueError(f"st_lora: preset={preset!r} is not known; choose one of {sorted(PRESETS)}")
+    overrides = {("lambda" if k == "lambda_" else k): v for k, v in overrides.items()}
+    unknown = sorted(set(overrides) - set(HYPERPARAMETERS))
+    if unknown:
+        raise TypeError(f"st_lora got unknown hyperparameters {unknown}; allowed: "
+                        f"{sorted(k if k != 'lambda' else 'lambda_' for k in HYPERPARAMETERS)}")
+    values = {name: spec[0] for name, spec in HYPERPARAMETERS.items()}
+    values.update(PRESETS[preset])
+    values.update(overrides)
+    for name, value in values.items():
+        validate_hyperparameter(name, value)
+    return values
+
+
+def _lengths_and_nodes(base: type) -> list[tuple[str, Any, Any]]:
+    """Fields a wrapped model needs but the backbone config may lack: lengths and a node count."""
+    names = {f.name for f in dataclasses.fields(base)} if dataclasses.is_dataclass(base) else set()
+    extra = [(n, Optional[int], field(default=None, metadata={"help": h}))
+             for n, h in (("input_len", "Input steps L (set by BasicTS)."),
+                          ("output_len", "Forecast horizon H (set by BasicTS)."))
+             if n not in names]
+    if "num_nodes" not in names and "num_features" not in names:
+        extra.append(("num_nodes", Optional[int],
+                      field(default=None, metadata={"help": "Node count N (filled from the dataset)."})))
+    return extra
+
+
+def make_config_class(base: type, values: dict[str, Any], *, module: str, qualname: str) -> type:
+    """A ``@dataclass`` subclass of ``base`` with the ST-LoRA fields, defaults taken from ``values``."""
+    annotations: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for name, type_, default in _lengths_and_nodes(base):
+        annotations[name], defaults[name] = type_, default
+    for name, (_, _, _, help_) in HYPERPARAMETERS.items():
+        annotations[PREFIX + name] = type(HYPERPARAMETERS[name][0])
+        defaults[PREFIX + name] = field(default=values[name], metadata={"help": help_})
+
+    def __post_init__(self):
+        parent = getattr(super(cls, self), "__post_init__", None)
+        if parent is not None:
+            parent()
+        for hp in HYPERPARAMETERS:
+            validate_hyperparameter(hp, getattr(self, PREFIX + hp), owner=type(self).__qualname__)
+
+    def body(ns):
+        ns.update(defaults)
+        ns.update(__annotations__=annotations, __post_init__=__post_init__, __module__=module,
+                  __qualname__=qualname, __doc__=f"Config of {qualname.rsplit('.', 1)[0]}: "
+                                                 f"{base.__name__} fields plus the ST-LoRA fields ({PREFIX}*).")
+
+    cls = dataclass(types.new_class("Config", (base,), {"metaclass": meta_for(type(base))}, body))
+    return cls

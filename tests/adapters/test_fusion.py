@@ -1,0 +1,94 @@
+"""STLoRAFusion: the integration equations, node isolation, the penalty and train/eval behaviour."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from stlora_plugin.adapters import STLoRAFusion
+from stlora_plugin.adapters.fusion import GATE_BIAS_INIT
+
+B, L, H, N = 2, 12, 12, 5
+
+
+def _fusion(**kw) -> STLoRAFusion:
+    torch.manual_seed(0)
+    options = dict(num_predictors=2, num_layers=1, hidden_size=8, rank=2, dropout=0.2, penalty=0.5)
+    fusion = STLoRAFusion(N, L, H, **{**options, **kw})
+    with torch.no_grad():
+        for core in fusion.node_specific_parameters():
+            core.normal_()
+    return fusion
+
+
+def test_matches_the_equations():
+    fusion = _fusion(num_predictors=3).eval()
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    act = torch.tanh
+    xt, bt = x.transpose(1, 2), base.transpose(1, 2)
+    z = [fusion.predictors[0](act(bt))]
+    for k in (1, 2):
+        z.append(fusion.predictors[k](act(torch.cat([xt, z[-1]], -1))))
+    z_mean = torch.stack(z).mean(0)
+    r = torch.sigmoid(fusion.gate(torch.cat([xt, z_mean], -1)))
+    expected = (r * bt + (1 - r) * z_mean).transpose(1, 2)
+    torch.testing.assert_close(fusion(x, base), expected)
+
+
+@pytest.mark.parametrize("num_predictors", [1, 3])
+def test_shape_and_predictor_input_lengths(num_predictors):
+    fusion = _fusion(num_predictors=num_predictors)
+    assert fusion(torch.randn(B, L, N), torch.randn(B, H, N)).shape == (B, H, N)
+    assert [p.in_len for p in fusion.predictors] == [H] + [L + H] * (num_predictors - 1)
+
+
+@pytest.mark.parametrize("node", [0, 2])
+@pytest.mark.parametrize("which", ["inputs", "base"])
+def test_perturbing_one_node_changes_only_that_node(node, which):
+    fusion = _fusion().eval()
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    x2, base2 = x.clone(), base.clone()
+    (x2 if which == "inputs" else base2)[:, 3, node] += 1.0
+    changed = (fusion(x2, base2) - fusion(x, base)).abs().sum(dim=(0, 1)) > 0
+    assert changed.tolist() == [v == node for v in range(N)]
+
+
+def test_the_gate_starts_close_to_the_backbone():
+    fusion = STLoRAFusion(N, L, H)
+    assert torch.all(fusion.gate.bias == GATE_BIAS_INIT)
+    assert 1 / (1 + math.exp(-GATE_BIAS_INIT)) > 0.85
+
+
+def test_penalty_is_lambda_times_the_norm_of_all_cores():
+    fusion = _fusion(num_predictors=2)
+    cores = fusion.node_specific_parameters()
+    assert len(cores) == 2  # one NALL per predictor here
+    expected = 0.5 * torch.sqrt(sum(c.square().sum() for c in cores))
+    torch.testing.assert_close(fusion.penalty(), expected)
+    fusion.penalty().backward()
+    assert all(c.grad.abs().sum() > 0 for c in cores)
+
+
+def test_penalty_gradient_is_finite_at_zero():
+    fusion = STLoRAFusion(N, L, H, penalty=1.0)  # cores start at zero
+    fusion.penalty().backward()
+    assert all(torch.isfinite(c.grad).all() for c in fusion.node_specific_parameters())
+
+
+def test_eval_is_deterministic_and_unchanged_by_train_mode():
+    fusion = _fusion(dropout=0.5)
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    fusion.eval()
+    first = fusion(x, base)
+    torch.testing.assert_close(fusion(x, base), first, rtol=0, atol=0)
+    fusion.train()
+    assert not torch.allclose(fusion(x, base), first)  # dropout acts in training
+    fusion.eval()
+    torch.testing.assert_close(fusion(x, base), first, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"num_predictors": 0}, "num_predictors=0"), ({"penalty": -1.0}, "penalty=-1.0")])
+def test_bad_arguments_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        STLoRAFusion(N, L, H, **kwargs)

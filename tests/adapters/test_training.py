@@ -1,0 +1,76 @@
+"""ST-LoRA trained through BasicTSLauncher on the synthetic dataset (slow: real, short trainings)."""
+from __future__ import annotations
+
+import pytest
+import torch
+from basicts.models.STID import STID, STIDConfig
+
+from adapters_helpers import BACKBONES, DLinearSTLoRA, STGCNSTLoRA, STIDSTLoRA, TinyModelSTLoRA
+from stlora_plugin import core_spread
+from stlora_plugin.runtime import find_run_dir
+
+pytestmark = pytest.mark.slow
+
+
+def _checkpoint(cfg, kind: str = "best") -> dict:
+    run_dir = find_run_dir(cfg.ckpt_save_dir)
+    pattern = "*_best_val_MAE.pt" if kind == "best" else f"*_{kind}.pt"
+    (path,) = sorted(run_dir.glob(pattern))
+    return torch.load(path, weights_only=True)["model_state_dict"]
+
+
+def _trained(model_cls, cfg, kind: str = "best"):
+    model = model_cls(model_cls.Config(**dict(cfg.model_config)))
+    model.load_state_dict(_checkpoint(cfg, kind))
+    return model
+
+
+@pytest.mark.parametrize("model_cls, extra", [
+    (STIDSTLoRA, {"if_time_in_day": True, "if_day_in_week": True}),
+    (DLinearSTLoRA, {}),
+    (TinyModelSTLoRA, {}),
+    (STGCNSTLoRA, BACKBONES["STGCN"][2]),
+])
+def test_one_epoch_through_the_launcher(model_cls, extra, train_basicts, synthetic_dataset):
+    cfg, metrics, log = train_basicts(model_cls, model_cls.Config(**extra), synthetic_dataset, num_epochs=1)
+    assert cfg.optimizer.__name__ == "NodeGroupAdam"
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics["overall"].values())
+    assert len(log["train/loss"]) == 1
+    assert core_spread(_trained(model_cls, cfg))["node_norm"] > 0  # the cores moved off zero
+
+
+def test_cores_stay_alive_and_node_specific_after_training(train_basicts, synthetic_dataset):
+    """The DESIGN.md pitfall: under the protocol (Adam 2e-3, weight decay 1e-4) cores must not collapse."""
+    config = STIDSTLoRA.Config(if_time_in_day=True, if_day_in_week=True)
+    cfg, _, log = train_basicts(STIDSTLoRA, config, synthetic_dataset, num_epochs=5, batch_size=16)
+    assert log["val/MAE"][-1] < log["val/MAE"][0]
+    spread = core_spread(_trained(STIDSTLoRA, cfg, kind="5"))  # the last epoch, ~200 steps in
+    assert spread["relative_spread"] > 0.3, spread
+    assert spread["node_norm"] > 0.05, spread
+
+
+def test_the_penalty_reaches_the_gradient_through_the_launcher(train_basicts, synthetic_dataset, tmp_path):
+    norms = {}
+    for lam in (0.0, 10.0):
+        config = TinyModelSTLoRA.Config(stlora_lambda=lam, stlora_dropout=0.0)
+        cfg, _, _ = train_basicts(TinyModelSTLoRA, config, synthetic_dataset, num_epochs=1, batch_size=16,
+                                  ckpt_save_dir=str(tmp_path / f"lambda_{lam}"))
+        norms[lam] = core_spread(_trained(TinyModelSTLoRA, cfg, kind="1"))["node_norm"]
+    assert norms[10.0] < 0.5 * norms[0.0], norms  # a large lambda holds the cores near zero
+
+
+@pytest.mark.parametrize("strict_load", [True, False])
+def test_finetune_from_a_backbone_checkpoint(strict_load, train_basicts, synthetic_dataset, tmp_path):
+    plain_cfg, _, _ = train_basicts(STID, STIDConfig(), synthetic_dataset, num_epochs=1,
+                                    ckpt_save_dir=str(tmp_path / "plain"))
+    (plain_path,) = sorted(find_run_dir(plain_cfg.ckpt_save_dir).glob("*_best_val_MAE.pt"))
+    plain = torch.load(plain_path, weights_only=True)["model_state_dict"]
+    config = STIDSTLoRA.Config(stlora_freeze_backbone=True)
+    cfg, _, _ = train_basicts(STIDSTLoRA, config, synthetic_dataset, num_epochs=1, finetune_from=str(plain_path),
+                              strict_load=strict_load, ckpt_save_dir=str(tmp_path / "tuned"))
+    tuned = _checkpoint(cfg, kind="1")
+    fresh = STIDSTLoRA(STIDSTLoRA.Config(**dict(cfg.model_config))).state_dict()
+    for key, value in plain.items():  # the backbone arrived and stayed frozen
+        torch.testing.assert_close(tuned[key], value, rtol=0, atol=0)
+        assert not torch.equal(fresh[key], value)
+    assert any(not torch.equal(tuned[k], fresh[k]) for k in fresh if k.startswith("st_lora."))
