@@ -7,7 +7,7 @@ import pytest
 import torch
 import transformers
 
-from stlora_plugin.sepnet import LM_ARCHITECTURES, FrozenLanguageModel, LoRALinear
+from stlora_plugin.sepnet import LM_ARCHITECTURES, FrozenLanguageModel
 from stlora_plugin.sepnet.lora import ADAPTABLE_TYPES
 
 from sepnet_helpers import HIDDEN, LAYERS, TINY_CONFIGS, VOCAB, save_tiny_model

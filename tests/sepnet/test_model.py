@@ -114,14 +114,37 @@ def test_model_errors(tiny_lms):
         model(torch.randn(B, L, N + 1))
 
 
-@pytest.mark.parametrize("variant,arch,gate", [
-    ("llm_only", "bert", "sigmoid"), ("static", "gpt2", "attention"), ("gnn", "llama", "lstm"),
-    ("hypergraph", "qwen2", "sigmoid"), ("no_llm", "gpt2", "sigmoid"),
+@pytest.mark.parametrize("variant,arch,gate,mode", [
+    pytest.param("hypergraph", "qwen2", "sigmoid", "pooled"),
+    pytest.param("llm_only", "bert", "sigmoid", "per_node", marks=pytest.mark.slow),
+    pytest.param("static", "gpt2", "attention", "pooled", marks=pytest.mark.slow),
+    pytest.param("gnn", "llama", "lstm", "pooled", marks=pytest.mark.slow),
+    pytest.param("no_llm", "gpt2", "sigmoid", "pooled", marks=pytest.mark.slow),
 ])
-def test_trains_through_basicts(tiny_lms, synthetic_dataset, train_basicts, variant, arch, gate):
-    config = STSepNetConfig(variant=variant, gate=gate, llm_path=tiny_lms[arch], lora_rank=2, num_prototypes=10,
-                            d_model=8, d_ff=8, spatial_hidden=8, spatial_embed=4, spatial_layers=1)
+def test_trains_through_basicts(tiny_lms, synthetic_dataset, train_basicts, variant, arch, gate, mode):
+    config = STSepNetConfig(variant=variant, gate=gate, llm_path=tiny_lms[arch], llm_layers=1, lora_rank=2,
+                            input_mode=mode, pooled_channels=2, num_prototypes=10, d_model=8, d_ff=8,
+                            spatial_hidden=8, spatial_embed=4, spatial_layers=1)
     cfg, metrics, log = train_basicts(STSepNet, config, synthetic_dataset, num_epochs=1, batch_size=128)
     assert cfg.model_config.num_nodes == 12 and cfg.model_config.dataset == synthetic_dataset
     assert all(math.isfinite(v) for v in metrics["overall"].values())
     assert len(log["train/loss"]) == 1
+
+
+@pytest.mark.slow
+def test_real_minilm_forward_backward():
+    transformers = pytest.importorskip("transformers")
+    from stlora_plugin.sepnet import default_llm_path
+    model = STSepNet(STSepNetConfig(num_nodes=N, variant="hypergraph", spatial_hidden=8, spatial_layers=1,
+                                    hyperedge_order=2, prompt="traffic flow of road sensors every five minutes"))
+    lm = model.lm
+    assert lm.model_type == "bert" and lm.hidden_size == 384 and lm.num_layers == 6
+    reference = transformers.AutoModel.from_pretrained(default_llm_path(), local_files_only=True)
+    torch.testing.assert_close(lm.word_embeddings, reference.get_input_embeddings().weight)
+    assert model.temporal.prefix.text_embeds.shape[0] >= 8
+    x, ts = batch()
+    out = model(x, ts)
+    assert out.shape == (B, H, N) and torch.isfinite(out).all()
+    out.pow(2).mean().backward()
+    assert all(m.lora_B.grad.abs().sum() > 0 for m in lm.lora_modules())
+    assert all(p.grad is None for p in lm.parameters() if not p.requires_grad)
