@@ -126,7 +126,7 @@ class InherentBlock(nn.Module):
                  max_len: int, dropout: float, backcast: bool = True):
         super().__init__()
         self.forecast_steps = forecast_steps
-        self.gru = nn.GRUCell(hidden_dim, hidden_dim)
+        self.gru = nn.GRU(hidden_dim, hidden_dim)  # the authors' GRU cell, run by the fused sequence kernel
         self.register_buffer("position", sinusoidal_encoding(max_len, hidden_dim), persistent=False)
         self.attention = nn.MultiheadAttention(hidden_dim, num_heads, dropout=dropout)
         self.rnn_dropout = nn.Dropout(dropout)
@@ -136,29 +136,24 @@ class InherentBlock(nn.Module):
         self.backcast_fc = nn.Linear(hidden_dim, hidden_dim) if backcast else None
         self.norm = nn.LayerNorm(hidden_dim) if backcast else None
 
-    def encode(self, states: torch.Tensor) -> torch.Tensor:
-        """Keys and values: ``[T, B N, D]`` states with dropout and their positions."""
-        return self.pos_dropout(self.rnn_dropout(states) + self.position[:states.shape[0]])
+    def encode(self, states: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Keys and values: states ``[T, B N, D]`` at positions ``start..start+T-1``, with dropout."""
+        return self.pos_dropout(self.rnn_dropout(states) + self.position[start:start + states.shape[0]])
 
     def attend(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return self.attn_dropout(self.attention(query, keys, keys, need_weights=False)[0])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps, nodes, dim = x.shape
-        seq = x.transpose(1, 2).reshape(batch * nodes, steps, dim)           # [B N, T, D]
-        state = seq.new_zeros(batch * nodes, dim)
-        states = []
-        for t in range(steps):  # recurrence over time; nodes and batch are vectorized
-            state = self.gru(seq[:, t], state)
-            states.append(state)
-        keys = self.encode(torch.stack(states))                              # [T, B N, D]
+        states, state = self.gru(x.permute(1, 0, 2, 3).reshape(steps, batch * nodes, dim))  # [T, B N, D]
+        keys = self.encode(states)                                           # [T, B N, D]
         hidden = self.attend(keys, keys)                                     # [T, B N, D]
 
         predictions = [hidden[-1:]]
         for _ in range(self.forecast_steps - 1):
-            states.append(self.gru(predictions[-1][0], states[-1]))
-            keys = self.encode(torch.stack(states))                          # [T + k, B N, D]
-            predictions.append(self.attend(states[-1].unsqueeze(0), keys))
+            new, state = self.gru(predictions[-1], state)                    # [1, B N, D]
+            keys = torch.cat([keys, self.encode(new, start=keys.shape[0])])  # [T + k, B N, D]
+            predictions.append(self.attend(new, keys))
         forecast = torch.cat(predictions).view(-1, batch, nodes, dim).transpose(0, 1)   # [B, H/gap, N, D]
         if self.backcast_fc is None:
             return None, self.forecast_fc(forecast)

@@ -128,7 +128,7 @@ def test_bad_config_is_rejected(kwargs, message):
 @pytest.mark.slow
 def test_trains_through_basicts(synthetic_dataset, train_basicts):
     torch.manual_seed(0)
-    config = AGCRNConfig(embed_dim=4, hidden_dim=8)
+    config = AGCRNConfig(embed_dim=4, hidden_dim=8, num_layers=1)
     cfg, metrics, log = train_basicts(AGCRN, config, synthetic_dataset, num_epochs=2)
     assert cfg.model_config.num_nodes == 12
     assert log["train/loss"][1] < log["train/loss"][0]
