@@ -113,6 +113,13 @@ def _cmd_leaderboard(args) -> None:
     _print_summary(files[0])
 
 
+def _cmd_ablate(args) -> None:
+    from .leaderboard.ablation import run_ablation
+
+    files = run_ablation(args.datasets, args.models, args.seeds, _budget(args), args.out, args.arms)
+    print(files[0].read_text(encoding="utf-8"))
+
+
 def _cmd_sweep(args) -> None:
     from .leaderboard.compare import run_sensitivity
 
@@ -172,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--freeze", action="store_true", help="also train adapters on the frozen trained backbone")
     study_options(board)
     board.set_defaults(func=_cmd_leaderboard)
+
+    ablate = commands.add_parser("ablate", help="ST-LoRA ablations: node-specificity, gate, lambda, K, capacity")
+    ablate.add_argument("--datasets", type=_csv(str), required=True)
+    ablate.add_argument("--models", type=_csv(str), required=True)
+    ablate.add_argument("--arms", type=_csv(str), help="subset of arms (default: all; see leaderboard/ablation.py)")
+    study_options(ablate)
+    ablate.set_defaults(func=_cmd_ablate)
 
     sweep = commands.add_parser("sweep", help="sensitivity of ST-LoRA to one knob")
     sweep.add_argument("--dataset", required=True)

@@ -24,7 +24,7 @@ from .adapters import st_lora
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
 
-__all__ = ["RECIPES", "Recipe", "WRAPPED", "backbone_of", "experiment", "model_class",
+__all__ = ["RECIPES", "Recipe", "WRAPPED", "backbone_of", "experiment", "model_class", "widen_to",
            "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
            "STIDSTLoRA"]
 
@@ -47,6 +47,7 @@ class Recipe:
     model: type
     config: dict[str, Any] = field(default_factory=dict)
     config_class: type | None = None  # None: model.Config
+    width: str = ""  # the config field that widens the model (capacity-matched controls)
     lr: float = 2e-3
     weight_decay: float = 1e-4
     milestones: tuple[int, ...] = (1, 50, 80)
@@ -68,15 +69,15 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "STID": Recipe(STID, {"input_hidden_size": 32, "num_layers": 3, "if_time_in_day": True, "if_day_in_week": True,
-                          "num_time_in_day": None}, config_class=STIDConfig, batch_size=32),
-    "LSTM": Recipe(LSTM),
-    "STGCN": Recipe(STGCN, milestones=(1, 50), batch_size=32),
-    "GWNet": Recipe(GWNet, milestones=(1, 50), callbacks=_clip(5.0)),
-    "AGCRN": Recipe(AGCRN, lr=3e-3, weight_decay=0.0, milestones=(5, 20, 40, 70), gamma=0.3),
+                          "num_time_in_day": None}, config_class=STIDConfig, batch_size=32, width="input_hidden_size"),
+    "LSTM": Recipe(LSTM, width="hidden_size"),
+    "STGCN": Recipe(STGCN, milestones=(1, 50), batch_size=32, width="temporal_channels"),
+    "GWNet": Recipe(GWNet, milestones=(1, 50), callbacks=_clip(5.0), width="residual_channels"),
+    "AGCRN": Recipe(AGCRN, lr=3e-3, weight_decay=0.0, milestones=(5, 20, 40, 70), gamma=0.3, width="hidden_dim"),
     "D2STGNN": Recipe(D2STGNN, weight_decay=1e-5, milestones=(1, 30, 38, 46, 54, 62, 70, 80), batch_size=32,
-                      callbacks=_curriculum),
+                      callbacks=_curriculum, width="hidden_dim"),
     "STAEformer": Recipe(STAEformer, lr=1e-3, weight_decay=3e-4, milestones=(20, 30), gamma=0.1, batch_size=16,
-                         callbacks=_clip(5.0)),
+                         callbacks=_clip(5.0), width="feed_forward_dim"),
 }
 
 STIDSTLoRA = st_lora(STID)
@@ -123,3 +124,25 @@ def experiment(model: type, dataset: str | os.PathLike, *, model_overrides: dict
     params["callbacks"] = params["callbacks"] + list(overrides.pop("callbacks", []))
     params.update(overrides)
     return benchmark_config(model, config, dataset, **params)
+
+
+def widen_to(name: str, dataset: str | os.PathLike, target_params: int) -> dict[str, int]:
+    """Backbone-config overrides that widen ``name`` to at least ``target_params`` parameters (the smallest such
+    width of its recipe's width field): the capacity-matched control for an adapter of the same size."""
+    recipe = RECIPES[name]
+
+    def count(width: int) -> int:
+        cfg = experiment(recipe.model, dataset, model_overrides={recipe.width: width}, num_epochs=1)
+        return sum(p.numel() for p in cfg.model(cfg.model_config).parameters())
+
+    config_class = getattr(recipe.model, "Config", None) or recipe.config_class
+    low = getattr(config_class(**recipe.config), recipe.width)
+    if count(low) >= target_params:
+        return {recipe.width: low}
+    high = low
+    while count(high) < target_params:
+        low, high = high, high * 2
+    while high - low > 1:  # smallest width reaching the target
+        mid = (low + high) // 2
+        low, high = (low, mid) if count(mid) >= target_params else (mid, high)
+    return {recipe.width: high}

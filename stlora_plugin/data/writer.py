@@ -137,6 +137,6 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    logger.info("wrote %s: %d steps x %d nodes, NaN %.2f%%, zero %.2f%%",
+    logger.debug("wrote %s: %d steps x %d nodes, NaN %.2f%%, zero %.2f%%",
                 target, num_steps, num_nodes, 100 * nan_share, 100 * zero_share)
     return PreparedDataset(target, num_steps, num_nodes, step_minutes, nan_share, zero_share)

@@ -1,8 +1,9 @@
 """Resumable comparison runs: every (dataset, model, seed, variant) trained through BasicTSLauncher.
 
-Variants: ``plain`` (the backbone), ``stlora`` (backbone + ST-LoRA trained together from scratch) and
-``freeze`` (ST-LoRA adapters trained on top of the frozen, trained ``plain`` backbone of the same seed). All
-variants of one (dataset, model, seed) share data, protocol, seed and budget.
+Variants (arms) are of three kinds: ``plain`` (the backbone), ``stlora`` (backbone + ST-LoRA trained together
+from scratch) and ``freeze`` (ST-LoRA adapters trained on top of the frozen, trained ``plain`` backbone of the same
+seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora", {"stlora_fusion": "mean"})}``).
+All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
 Each finished run appends one JSON record to ``runs.jsonl`` in the output folder; a rerun skips what is there,
 and a run that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch.
@@ -23,11 +24,13 @@ from .. import zoo
 from ..runtime import launch_training, read_test_metrics, read_training_log
 from .pernode import per_node_mae
 
-__all__ = ["Budget", "RunKey", "Sweep", "VARIANTS", "count_parameters", "plan"]
+__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "count_parameters", "plan"]
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("plain", "stlora", "freeze")
+KINDS = ("plain", "stlora", "freeze")
+#: arm name -> (kind, model-config overrides); the arms of a plain comparison
+ARMS = {kind: (kind, {}) for kind in KINDS}
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,12 @@ class RunKey:
 
 @dataclass
 class Budget:
-    """The training budget every run gets: epochs, batch size (None: the recipe's) and ST-LoRA settings."""
+    """The training budget every run gets: epochs, batch size (None: the recipe's) and model settings."""
 
     num_epochs: int = 10
     batch_size: int | None = None
     stlora: dict = field(default_factory=dict)  # stlora_* model-config overrides, e.g. {"stlora_rank": 8}
+    backbone: dict = field(default_factory=dict)  # backbone model-config overrides for every variant
 
 
 def count_parameters(model) -> dict[str, int]:
@@ -65,9 +69,13 @@ class Sweep:
     """Train the runs of a comparison, skipping those already recorded in ``out_dir/runs.jsonl``."""
 
     def __init__(self, out_dir: str | os.PathLike, budget: Budget, *,
-                 ckpt_root: str | os.PathLike = "checkpoints/leaderboard"):
+                 ckpt_root: str | os.PathLike = "checkpoints/leaderboard", arms: dict | None = None):
         self.out_dir = Path(out_dir)
         self.budget = budget
+        self.arms = {**ARMS, **(arms or {})}
+        unknown = {name: kind for name, (kind, _) in self.arms.items() if kind not in KINDS}
+        if unknown:
+            raise ValueError(f"arms {unknown} have unknown kinds; choose from {KINDS}")
         self.ckpt_root = Path(ckpt_root)
         self.records_path = self.out_dir / "runs.jsonl"
 
@@ -86,14 +94,18 @@ class Sweep:
                      "ckpt_save_dir": str(self.ckpt_root / key.slug)}
         if self.budget.batch_size:
             overrides["batch_size"] = self.budget.batch_size
-        model_overrides = {}
-        if key.variant != "plain":
+        if key.variant not in self.arms:
+            raise ValueError(f"unknown variant '{key.variant}'; this sweep has {', '.join(self.arms)}")
+        kind, arm_overrides = self.arms[key.variant]
+        model_overrides = dict(self.budget.backbone)
+        if kind != "plain":
             model_overrides.update(self.budget.stlora)
-        if key.variant == "freeze":
+        model_overrides.update(arm_overrides)
+        if kind == "freeze":
             model_overrides["stlora_freeze_backbone"] = True
             overrides["finetune_from"] = str(self._best_checkpoint(RunKey(key.dataset, key.model, key.seed, "plain")))
             overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
-        model = zoo.model_class(key.model, stlora=key.variant != "plain")
+        model = zoo.model_class(key.model, stlora=kind != "plain")
         return zoo.experiment(model, key.dataset, model_overrides=model_overrides, **overrides)
 
     def _best_checkpoint(self, key: RunKey) -> Path:
@@ -141,13 +153,8 @@ class Sweep:
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:
-    """All run keys, ordered so that each ``plain`` run precedes the ``freeze`` run that builds on it."""
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown variants {unknown}; choose from {VARIANTS}")
+    """All run keys; ``plain`` comes first for each (dataset, model, seed): freeze-mode arms build on it."""
     for name in models:
         zoo.model_class(name)  # clear error for unknown names
-    order = [v for v in VARIANTS if v in variants]
-    if "freeze" in order and "plain" not in order:
-        order.insert(0, "plain")
+    order = sorted(dict.fromkeys(variants), key=lambda v: v != "plain")
     return [RunKey(d, m, s, v) for d in datasets for m in models for s in seeds for v in order]

@@ -19,10 +19,12 @@ def datasets_env(synthetic_dataset, monkeypatch, tmp_path):
 
 
 def test_plan_orders_plain_before_freeze():
-    keys = plan(["D"], ["STID"], [0, 1], ["freeze"])
+    keys = plan(["D"], ["STID"], [0, 1], ["freeze", "plain"])
     assert [k.variant for k in keys] == ["plain", "freeze", "plain", "freeze"]
-    with pytest.raises(ValueError, match="unknown variants"):
-        plan(["D"], ["STID"], [0], ["lora"])
+    with pytest.raises(ValueError, match="this sweep has plain, stlora, freeze"):
+        Sweep("x", Budget()).config(RunKey("D", "STID", 0, "lora"))
+    with pytest.raises(ValueError, match="unknown kinds"):
+        Sweep("x", Budget(), arms={"a": ("ensemble", {})})
 
 
 def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):

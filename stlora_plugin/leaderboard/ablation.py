@@ -1,0 +1,114 @@
+"""Ablations that test where ST-LoRA's gain comes from (node-specific adaptation or extra capacity).
+
+On the same data, seeds and budget as the plain backbone, each arm changes one thing:
+
+===================  ==================================================================================
+arm                  what it changes
+===================  ==================================================================================
+stlora               the default ST-LoRA (per-node full cores, gate, lambda penalty, K predictors)
+shared_core          one core shared by all nodes (same rank): no node-specific parameters at all
+diagonal_core        per-node diagonal cores ``[N, r]`` instead of full ``[N, r, r]``
+no_gate              plain averaging ``(Y_base + mean Z) / 2`` instead of the learned gate R
+no_lambda            lambda = 0 (no penalty on node-specific parameters)
+single_predictor     K = 1 predictor instead of K chained ones
+freeze               adapters trained on the frozen, trained plain backbone
+wide_backbone        no adapter: the plain backbone widened to at least the parameters of backbone + ST-LoRA
+===================  ==================================================================================
+
+Every arm is compared with ``plain`` and with ``stlora`` by paired differences over seeds (paired t-test),
+on test data, after the best epoch of every run was chosen on validation data.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .. import zoo  # noqa: E402
+from .compare import _context  # noqa: E402
+from .sweep import Budget, Sweep, count_parameters, plan  # noqa: E402
+from .tables import comparisons  # noqa: E402
+
+__all__ = ["ABLATIONS", "run_ablation"]
+
+#: arm -> (kind, model-config overrides); ``wide_backbone`` is sized per dataset at run time
+ABLATIONS: dict[str, tuple[str, dict]] = {
+    "stlora": ("stlora", {}),
+    "shared_core": ("stlora", {"stlora_core": "shared"}),
+    "diagonal_core": ("stlora", {"stlora_core": "diagonal"}),
+    "no_gate": ("stlora", {"stlora_fusion": "mean"}),
+    "no_lambda": ("stlora", {"stlora_lambda": 0.0}),
+    "single_predictor": ("stlora", {"stlora_num_predictors": 1}),
+    "freeze": ("freeze", {}),
+    "wide_backbone": ("plain", {}),
+}
+
+
+def _wide_arm(dataset: str, model: str, budget: Budget) -> tuple[str, dict]:
+    cfg = zoo.experiment(zoo.model_class(model, stlora=True), dataset, num_epochs=1,
+                         model_overrides={**budget.backbone, **budget.stlora})
+    target = count_parameters(cfg.model(cfg.model_config))["total"]
+    return "plain", {**budget.backbone, **zoo.widen_to(model, dataset, target)}
+
+
+def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
+                 out_dir: str | os.PathLike, arms: list[str] | None = None,
+                 ckpt_root: str | os.PathLike = "checkpoints/ablation") -> list[Path]:
+    """Train every arm (reusing finished runs) and write ``ablation.md`` and ``ablation.json``."""
+    arms = arms or list(ABLATIONS)
+    unknown = [a for a in arms if a not in ABLATIONS]
+    if unknown:
+        raise ValueError(f"unknown ablation arms {unknown}; choose from {', '.join(ABLATIONS)}")
+    out_dir = Path(out_dir)
+    records = []
+    for dataset in datasets:
+        for model in models:
+            table = {a: ABLATIONS[a] for a in arms if a != "wide_backbone"}
+            if "wide_backbone" in arms:
+                table["wide_backbone"] = _wide_arm(dataset, model, budget)
+            sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table)
+            records = sweep.run(plan([dataset], [model], seeds, ["plain", *table]))
+    rows = []
+    for arm in arms:
+        for baseline in ("plain", "stlora"):
+            if arm == baseline:
+                continue
+            rows += [r for r in comparisons(records, baseline=baseline, variant=arm)
+                     if r["metric"] == "MAE" and r["horizon"] == "avg"]
+    lines = ["# ST-LoRA ablations", "", _context(datasets, models, seeds, budget), "",
+             "Δ = arm − baseline in average test MAE (negative: the arm is better), mean ± std over seeds; "
+             "p = paired t-test.", "",
+             "| dataset | model | arm | vs | baseline MAE | arm MAE | Δ | p |", "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["dataset"], r["model"], r["baseline"], arms.index(r["variant"]))):
+        lines.append(f"| {r['dataset']} | {r['model']} | {r['variant']} | {r['baseline']} | "
+                     f"{r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± {r['variant_std']:.3f} | "
+                     f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} |")
+    md = out_dir / "ablation.md"
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out_dir / "ablation.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return [md, out_dir / "ablation.json", _plot(rows, arms, out_dir / "ablation.png")]
+
+
+def _plot(rows: list[dict], arms: list[str], path: Path) -> Path:
+    """Δ MAE of each arm against the plain backbone, one panel per (dataset, model)."""
+    panels = sorted({(r["dataset"], r["model"]) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False, sharey=False)
+    for ax, (dataset, model) in zip(axes[0], panels):
+        cells = {r["variant"]: r for r in rows if (r["dataset"], r["model"]) == (dataset, model)
+                 and r["baseline"] == "plain"}
+        names = [a for a in arms if a in cells]
+        ax.barh(names, [cells[a]["diff_mean"] for a in names], xerr=[cells[a]["diff_std"] for a in names],
+                color=["tab:blue" if cells[a]["diff_mean"] < 0 else "tab:red" for a in names], capsize=2)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.invert_yaxis()
+        ax.set_title(f"{dataset} / {model}", fontsize=9)
+        ax.set_xlabel("Δ MAE vs plain")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
