@@ -91,15 +91,19 @@ def resolve_hyperparameters(preset: str, overrides: dict[str, Any]) -> dict[str,
 
 
 def _lengths_and_nodes(base: type) -> list[tuple[str, Any, Any]]:
-    """Fields a wrapped model needs but the backbone config may lack: lengths and a node count."""
+    """Fields a wrapped model needs but the backbone config may lack (lengths, node count) or sets wrongly."""
     names = {f.name for f in dataclasses.fields(base)} if dataclasses.is_dataclass(base) else set()
     extra = [(n, Optional[int], field(default=None, metadata={"help": h}))
              for n, h in (("input_len", "Input steps L (set by BasicTS)."),
                           ("output_len", "Forecast horizon H (set by BasicTS)."))
              if n not in names]
+    node_help = {"help": "Node count N (filled from the dataset)."}
     if "num_nodes" not in names and "num_features" not in names:
-        extra.append(("num_nodes", Optional[int],
-                      field(default=None, metadata={"help": "Node count N (filled from the dataset)."})))
+        extra.append(("num_nodes", Optional[int], field(default=None, metadata=node_help)))
+    for f in dataclasses.fields(base) if dataclasses.is_dataclass(base) else ():
+        # a default such as DLinear's num_features=1 is never the node count: make the dataset fill it
+        if f.name in ("num_nodes", "num_features") and f.default is not None:
+            extra.append((f.name, Optional[int], field(default=None, metadata=node_help)))
     return extra
 
 

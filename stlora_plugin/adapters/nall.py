@@ -14,8 +14,9 @@ start random (Kaiming-uniform, as LoRA's ``A``). This puts the zero on the node-
 purpose: the gradient of ``C_v`` is ``(alpha / r) B^T g_v (A x_v)^T``, non-zero and different for every node
 from the first step, so the cores turn node-specific at once. The LoRA convention ``B = 0`` would give every
 core an exactly zero gradient until ``B`` has grown, and a shared start the optimizer must break first.
-The cores are marked node-specific (:func:`stlora_plugin.runtime.mark_node_specific`) so that the
-optimizer keeps weight decay off them (see ``runtime/optim.py`` for why that matters).
+The cores are marked node-specific and ``A``, ``B`` as their factors (``stlora_plugin.runtime.optim``), so
+that the optimizer keeps weight decay off the whole ``B C_v A`` path: its gradient is small, and under
+coupled decay all three shrink to zero within a few hundred steps (measured; see ``runtime/optim.py``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import math
 import torch
 from torch import nn
 
-from stlora_plugin.runtime.optim import mark_node_specific
+from stlora_plugin.runtime.optim import mark_node_factor, mark_node_specific
 
 __all__ = ["CORE_TYPES", "NodeAdaptiveLowRankLinear"]
 
@@ -56,8 +57,8 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         self.scaling = self.alpha / rank
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
-        self.lora_a = nn.Parameter(torch.empty(rank, in_features))
-        self.lora_b = nn.Parameter(torch.empty(out_features, rank))
+        self.lora_a = mark_node_factor(nn.Parameter(torch.empty(rank, in_features)))
+        self.lora_b = mark_node_factor(nn.Parameter(torch.empty(out_features, rank)))
         core_shape = (num_nodes, rank, rank) if core == "full" else (num_nodes, rank)
         self.core = mark_node_specific(nn.Parameter(torch.empty(core_shape)))
         self.dropout = nn.Dropout(dropout)
@@ -76,6 +77,8 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         # deepcopy and pickling rebuild Parameters without their attributes in some paths: mark again.
         super().__setstate__(state)
         mark_node_specific(self.core)
+        mark_node_factor(self.lora_a)
+        mark_node_factor(self.lora_b)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, num_nodes={self.num_nodes}, "

@@ -3,7 +3,8 @@ from .adjacency import ADJ_KINDS, chebyshev_basis, load_adjacency, load_supports
 from .callbacks import AuxiliaryLoss
 from .configfile import load_config_file
 from .launch import launch_training
-from .optim import NodeGroupAdam, NodeGroupAdamW, is_node_specific, mark_node_specific, split_node_groups
+from .optim import (NodeGroupAdam, NodeGroupAdamW, in_node_group, is_node_specific, mark_node_factor,
+                    mark_node_specific, split_node_groups)
 from .paths import dataset_dir, datasets_root, read_meta
 from .protocol import benchmark_config, fill_dataset_fields
 from .results import find_run_dir, format_metrics, read_test_metrics, read_training_log
@@ -14,5 +15,6 @@ __all__ = [
     "datasets_root", "fill_dataset_fields", "find_run_dir", "format_metrics", "launch_training", "load_adjacency",
     "load_config_file", "load_supports",
     "normalize_adjacency", "read_meta", "read_test_metrics", "read_training_log",
-    "NodeGroupAdam", "NodeGroupAdamW", "is_node_specific", "mark_node_specific", "split_node_groups",
+    "NodeGroupAdam", "NodeGroupAdamW", "in_node_group", "is_node_specific", "mark_node_factor", "mark_node_specific",
+    "split_node_groups",
 ]

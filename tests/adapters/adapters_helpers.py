@@ -17,9 +17,10 @@ import torch
 from basicts.configs import BasicTSModelConfig
 from basicts.models.DLinear import DLinear
 from basicts.models.STID import STID
+from basicts.runners.callback import BasicTSCallback
 from torch import nn
 
-from stlora_plugin import st_lora
+from stlora_plugin import core_spread, st_lora
 from stlora_plugin.backbones.stgcn import STGCN
 
 B, L, H = 2, 12, 12
@@ -159,3 +160,23 @@ class DecoratedModel(TinyModel):
 @st_lora
 class BareDecoratedModel(TinyModel):
     """Decorated without arguments."""
+
+
+class PathTracker(BasicTSCallback):
+    """Records ||A||, ||B|| (summed over the NALLs) and the core statistics at the start and after each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    @staticmethod
+    def measure(model) -> dict:
+        nalls = [block.nall for predictor in model.st_lora.predictors for block in predictor.blocks]
+        return {"A": sum(float(n.lora_a.norm()) for n in nalls), "B": sum(float(n.lora_b.norm()) for n in nalls),
+                **core_spread(model)}
+
+    def on_train_start(self, runner, *args, **kwargs):
+        self.rows.append(self.measure(runner.model))
+
+    def on_epoch_end(self, runner, *args, **kwargs):
+        self.rows.append(self.measure(runner.model))

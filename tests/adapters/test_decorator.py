@@ -310,3 +310,10 @@ def test_the_whole_basicts_config_pickles(synthetic_dataset, tmp_path):
     restored = pickle.loads(pickle.dumps(cfg))  # what DDP does when it spawns workers
     assert restored.model is STIDSTLoRA and type(restored.model_config) is STIDSTLoRA.Config
     assert restored.model_config == cfg.model_config
+
+
+def test_a_node_field_default_is_replaced_by_none():
+    wrapped = st_lora(DLinear)  # DLinearConfig.num_features defaults to 1, never a node count for ST-LoRA
+    assert wrapped.Config().num_features is None
+    with pytest.raises(ValueError, match="needs num_features"):
+        wrapped(wrapped.Config(input_len=12, output_len=12))

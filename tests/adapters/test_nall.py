@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stlora_plugin.adapters import NodeAdaptiveLowRankLinear
-from stlora_plugin.runtime import is_node_specific
+from stlora_plugin.runtime import in_node_group, is_node_specific
 
 B, N, D_IN, D_OUT, R = 2, 5, 6, 7, 3
 
@@ -76,12 +76,13 @@ def test_leading_axes_are_free():
     torch.testing.assert_close(layer(x)[1], layer(x[1]))
 
 
-def test_the_core_is_marked_node_specific_and_keeps_the_mark():
+def test_the_low_rank_path_is_marked_and_keeps_the_marks():
     layer = _layer()
     assert is_node_specific(layer.core)
     assert not any(is_node_specific(p) for name, p in layer.named_parameters() if name != "core")
+    assert {name for name, p in layer.named_parameters() if in_node_group(p)} == {"core", "lora_a", "lora_b"}
     for clone in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer)), layer.to(torch.float64)):
-        assert is_node_specific(clone.core)
+        assert is_node_specific(clone.core) and in_node_group(clone.lora_a) and in_node_group(clone.lora_b)
 
 
 def test_merge_is_refused_with_the_reason():

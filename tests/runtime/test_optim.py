@@ -8,8 +8,8 @@ from basicts.models.STID import STID, STIDConfig
 from basicts.runners.builder import Builder
 from torch import nn
 
-from stlora_plugin.runtime import (NodeGroupAdam, NodeGroupAdamW, benchmark_config, is_node_specific,
-                                   mark_node_specific, split_node_groups)
+from stlora_plugin.runtime import (NodeGroupAdam, NodeGroupAdamW, benchmark_config, in_node_group, is_node_specific,
+                                   mark_node_factor, mark_node_specific, split_node_groups)
 
 
 class _TwoKinds(nn.Module):
@@ -17,34 +17,37 @@ class _TwoKinds(nn.Module):
         super().__init__()
         self.shared = nn.Parameter(torch.ones(3))
         self.core = mark_node_specific(nn.Parameter(torch.ones(5, 2)))
+        self.factor = mark_node_factor(nn.Parameter(torch.ones(2, 3)))
 
 
 def test_split_puts_marked_parameters_in_their_own_group():
     model = _TwoKinds()
     groups = split_node_groups(model.parameters(), node_lr=0.5, node_weight_decay=0.01)
-    assert [len(g["params"]) for g in groups] == [1, 1]
+    assert [len(g["params"]) for g in groups] == [1, 2]
     assert groups[0]["params"][0] is model.shared and "weight_decay" not in groups[0]
-    assert groups[1]["params"][0] is model.core
-    assert (groups[1]["lr"], groups[1]["weight_decay"], groups[1]["node_specific"]) == (0.5, 0.01, True)
-    assert is_node_specific(model.core) and not is_node_specific(model.shared)
+    assert groups[1]["params"] == [model.core, model.factor]
+    assert (groups[1]["lr"], groups[1]["weight_decay"], groups[1]["node_group"]) == (0.5, 0.01, True)
+    assert is_node_specific(model.core) and not is_node_specific(model.factor)
+    assert in_node_group(model.factor) and not in_node_group(model.shared)
 
 
 def test_split_keeps_the_options_of_given_groups():
     model = _TwoKinds()
-    groups = split_node_groups([{"params": [model.shared, model.core], "lr": 0.1}])
+    groups = split_node_groups([{"params": [model.shared, model.core, model.factor], "lr": 0.1}])
     assert [g["lr"] for g in groups] == [0.1, 0.1] and groups[1]["weight_decay"] == 0.0
 
 
 @pytest.mark.parametrize("optimizer_cls", [NodeGroupAdam, NodeGroupAdamW])
-def test_weight_decay_shrinks_shared_weights_but_not_cores(optimizer_cls):
+def test_weight_decay_shrinks_shared_weights_but_not_the_node_group(optimizer_cls):
     model = _TwoKinds()
     optimizer = optimizer_cls(model.parameters(), lr=0.1, weight_decay=0.5)
     for _ in range(5):  # the task gradient is zero: only weight decay could move anything
-        (0.0 * (model.shared.sum() + model.core.sum())).backward()
+        (0.0 * sum(p.sum() for p in model.parameters())).backward()
         optimizer.step()
         optimizer.zero_grad()
     assert model.shared.detach().max() < 0.9
     torch.testing.assert_close(model.core.detach(), torch.ones(5, 2))
+    torch.testing.assert_close(model.factor.detach(), torch.ones(2, 3))
 
 
 def test_plain_adam_would_decay_the_cores():
@@ -68,7 +71,8 @@ def test_basicts_builds_it_from_a_config():
                                    optimizer=NodeGroupAdam, optimizer_params={"lr": 2e-3, "weight_decay": 1e-4,
                                                                               "node_lr": 1e-3})
     optimizer = Builder._build_optimizer(cfg, model)
-    assert [(g["lr"], g["weight_decay"]) for g in optimizer.param_groups] == [(2e-3, 1e-4), (1e-3, 0.0)]
+    assert [(g["lr"], g["weight_decay"], len(g["params"])) for g in optimizer.param_groups] == [(2e-3, 1e-4, 1),
+                                                                                                (1e-3, 0.0, 2)]
 
 
 def test_benchmark_config_uses_the_models_optimizer_unless_overridden(synthetic_dataset, tmp_path):
