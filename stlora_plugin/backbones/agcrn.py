@@ -55,7 +55,7 @@ class NodeAdaptiveGraphConv(nn.Module):
     ``node_params`` turns the pools into per-node weights once per forward pass (they do not change over
     time steps); ``forward`` applies them. ``supports`` holds the Chebyshev terms from ``T_1`` on: the
     ``T_0 = I`` term is the input itself and is not multiplied out. Tensors are node-major (``[N, B, C]``):
-    graph mixing is then one matrix product and the per-node product one batched matmul, without copies.
+    graph mixing is then one matrix product and the per-node product one batched matmul.
 
     Shapes: x [N, B, C_in], supports [K - 1, N, N], params ([N, K, C_in, C_out], [N, C_out]) -> [N, B, C_out].
     """

@@ -116,6 +116,8 @@ class STAEformer(nn.Module):
     ``[L, N, 80]`` spatio-temporal adaptive embedding, 3 temporal then 3 spatial transformer layers (4 heads,
     feed-forward 256, dropout 0.1), mixed output projection; no graph. Parameters at the PEMS04 setting
     (N = 307, 12 -> 12, 288 steps per day, default config): 1,354,980 (the paper reports about 1.35M).
+    Heavy at N = 307: a training step at batch 64 took about 70 s and 10 GB peak memory on a busy 2-core CPU
+    (attention over 307 nodes for every one of B x 12 steps); the authors train with batch 16.
 
     Shapes:
         inputs [B, L, N], inputs_timestamps [B, L, 2] (time of day, day of week in [0, 1)) -> [B, H, N].

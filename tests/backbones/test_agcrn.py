@@ -34,7 +34,9 @@ def test_forward_takes_inputs_only():
 
 def test_config_class_is_discoverable():
     """The ST-LoRA decorator finds the config class from the real (not stringified) __init__ annotation."""
-    assert inspect.signature(AGCRN.__init__).parameters["config"].annotation is AGCRN.Config is AGCRNConfig
+    annotation = inspect.signature(AGCRN.__init__).parameters["config"].annotation
+    assert annotation is AGCRN.Config is AGCRNConfig
+
 
 def test_every_parameter_gets_a_gradient():
     model = AGCRN(AGCRNConfig(num_nodes=5, hidden_dim=16))

@@ -60,7 +60,9 @@ def test_forward_takes_timestamps():
 
 def test_config_class_is_discoverable():
     """The ST-LoRA decorator finds the config class from the real (not stringified) __init__ annotation."""
-    assert inspect.signature(D2STGNN.__init__).parameters["config"].annotation is D2STGNN.Config is D2STGNNConfig
+    annotation = inspect.signature(D2STGNN.__init__).parameters["config"].annotation
+    assert annotation is D2STGNN.Config is D2STGNNConfig
+
 
 def test_every_parameter_gets_a_gradient(datasets):
     model = D2STGNN(config(datasets, "N5", 5, **SMALL))   # the default's modules, narrower

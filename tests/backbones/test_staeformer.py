@@ -52,7 +52,9 @@ def test_forward_takes_timestamps():
 
 def test_config_class_is_discoverable():
     """The ST-LoRA decorator finds the config class from the real (not stringified) __init__ annotation."""
-    assert inspect.signature(STAEformer.__init__).parameters["config"].annotation is STAEformer.Config is STAEformerConfig
+    annotation = inspect.signature(STAEformer.__init__).parameters["config"].annotation
+    assert annotation is STAEformer.Config is STAEformerConfig
+
 
 def test_every_parameter_gets_a_gradient():
     model = STAEformer(config(5))
