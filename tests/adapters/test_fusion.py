@@ -88,7 +88,10 @@ def test_eval_is_deterministic_and_unchanged_by_train_mode():
     torch.testing.assert_close(fusion(x, base), first, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"num_predictors": 0}, "num_predictors=0"), ({"penalty": -1.0}, "penalty=-1.0")])
+@pytest.mark.parametrize("kwargs, match", [
+    ({"num_predictors": 0}, "num_predictors=0"),
+    ({"penalty": -1.0}, "penalty=-1.0"),
+])
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         STLoRAFusion(N, L, H, **kwargs)

@@ -58,7 +58,10 @@ def test_wrong_length_is_reported():
         _predictor()(torch.randn(B, N, 10))
 
 
-@pytest.mark.parametrize("kwargs, match", [({"num_layers": 0}, "num_layers=0"), ({"hidden_size": -1}, "hidden_size=-1")])
+@pytest.mark.parametrize("kwargs, match", [
+    ({"num_layers": 0}, "num_layers=0"),
+    ({"hidden_size": -1}, "hidden_size=-1"),
+])
 def test_bad_sizes_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         NodeSpecificPredictor(T_IN, T_OUT, N, **kwargs)
