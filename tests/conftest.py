@@ -13,7 +13,7 @@ from stlora_plugin.runtime import benchmark_config, launch_training, read_test_m
 SHARED_DATASETS = Path(os.environ.get("STLORA_SHARED_DATASETS",
                                       Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+torch.set_num_threads(1)  # tiny test models: one thread is fastest and robust to a busy machine
 
 
 @pytest.fixture(scope="session")

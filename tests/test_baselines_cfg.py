@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from stlora_plugin.data import generate_synthetic, write_dataset
 from stlora_plugin.zoo import RECIPES
@@ -44,3 +45,16 @@ def test_synthetic_configs_build_through_the_cli_loader(model, tmp_path, monkeyp
         cfg.model(cfg.model_config)
     for name in [m for m in sys.modules if m.startswith("baselines_cfg.SYNTH_ROAD")]:
         del sys.modules[name]
+
+
+@pytest.mark.parametrize("horizon", [12, 48])
+def test_stsepnet_configs_build_with_the_default_language_model(horizon, tmp_path, monkeypatch):
+    data, adj = generate_synthetic(num_nodes=6, num_days=2, seed=0)
+    write_dataset(data, adj, tmp_path, "SYNTH-ROAD", step_minutes=5)
+    monkeypatch.setenv("STLORA_DATASETS", str(tmp_path))
+    monkeypatch.chdir(ROOT.parent)
+    from stlora_plugin.runtime import load_config_file
+
+    cfg = load_config_file(f"baselines_cfg/SYNTH_ROAD/STSepNet_{horizon}.py")
+    assert (cfg.input_len, cfg.output_len) == (horizon, horizon)
+    assert cfg.model(cfg.model_config)(torch.zeros(1, horizon, 6), torch.zeros(1, horizon, 2)).shape == (1, horizon, 6)
