@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from .config import HYPERPARAMETERS
+
 __all__ = ["ADAPTER_ATTR", "ADAPTER_FILE", "CONFIG_FILE", "backbone_checkpoint_hook", "load_adapter",
            "load_backbone_checkpoint", "save_adapter"]
 
@@ -35,7 +37,7 @@ ADAPTER_FILE = "adapter.safetensors"
 CONFIG_FILE = "adapter_config.json"
 FORMAT_VERSION = 1
 #: Hyperparameters that decide the adapter's tensors or its function; they must match when loading.
-STRUCTURAL = ("rank", "alpha", "num_predictors", "num_layers", "hidden_size", "core", "activation",
+STRUCTURAL = ("rank", "alpha", "num_predictors", "num_layers", "hidden_size", "core", "fusion", "activation",
               "input_activation")
 
 _PREFIX = ADAPTER_ATTR + "."
@@ -137,8 +139,10 @@ def load_adapter(model, folder: str | os.PathLike) -> None:
                          f"version of stlora_plugin reads {FORMAT_VERSION}")
     ours = _adapter_config(model)
     differ = {k: (saved.get(k), ours[k]) for k in ("num_nodes", "input_len", "output_len") if saved.get(k) != ours[k]}
-    differ.update({k: (saved["hyperparameters"].get(k), ours["hyperparameters"][k]) for k in STRUCTURAL
-                   if saved["hyperparameters"].get(k) != ours["hyperparameters"][k]})
+    # a setting missing from an older file had its default then (e.g. fusion="gate")
+    saved_hp = {k: saved["hyperparameters"].get(k, HYPERPARAMETERS[k][0]) for k in STRUCTURAL}
+    differ.update({k: (saved_hp[k], ours["hyperparameters"][k]) for k in STRUCTURAL
+                   if saved_hp[k] != ours["hyperparameters"][k]})
     if differ:
         raise ValueError(f"the adapter in {folder} does not fit this {type(model).__qualname__}; (saved, model) "
                          f"values that differ: {differ}")

@@ -13,15 +13,18 @@ lite        1     1            1            4     diagonal  ~0.8k (307 of them c
 ==========  ====  ===========  ===========  ====  ========  ===================================
 
 The node-specific part costs at least ``N`` parameters per NALL (``N r^2`` full, ``N r`` diagonal), so
-no preset can add less than ``N`` parameters to any backbone.
+no preset can add less than ``N`` parameters to any backbone. Instead of a preset, ``param_budget`` (a share
+of the backbone's parameters, or a count) lets the model pick rank, hidden size and layers when it is built,
+once ``N`` and the backbone's size are known (``budget.py``); it then overrides those three fields.
 """
 from __future__ import annotations
 
 import dataclasses
 import types
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
+from .fusion import FUSIONS
 from .nall import CORE_TYPES
 from .predictor import ACTIVATIONS
 from .registration import meta_for
@@ -40,6 +43,14 @@ def _choice(options):
     return lambda v: v in options, f"one of {sorted(options)}"
 
 
+def _budget(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return v >= 1 if isinstance(v, int) else 0 < v < 1
+
+
 #: name -> (default, check, allowed (for messages), help).
 HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
     "rank": (4, *_int_at_least(1), "Rank r of the NALL update B C_v A."),
@@ -48,7 +59,10 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
     "num_predictors": (2, *_int_at_least(1), "Number K of chained node-specific predictors."),
     "num_layers": (2, *_int_at_least(1), "Residual NALL blocks L per predictor."),
     "hidden_size": (32, *_int_at_least(1), "Hidden size D of the predictors."),
-    "core": ("full", *_choice(CORE_TYPES), "Per-node core: 'full' [N, r, r] or 'diagonal' [N, r]."),
+    "core": ("full", *_choice(CORE_TYPES),
+             "Core of each NALL: per-node 'full' [N, r, r] or 'diagonal' [N, r], or 'shared' [r, r] (ablation)."),
+    "fusion": ("gate", *_choice(FUSIONS),
+               "Fusion with the backbone: 'gate' R = sigmoid(F([X, mean Z])), or 'mean' (Y_base + mean Z) / 2."),
     "dropout": (0.1, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < 1,
                 "a number in [0, 1)", "Dropout on the adapter path and after each block."),
     "lambda": (1e-4, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0, "a number >= 0",
@@ -58,6 +72,9 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
                          "Activation on the predictor inputs act(Y_base), act([X, Z]); keep it sign-preserving."),
     "freeze_backbone": (False, lambda v: isinstance(v, bool), "True or False",
                         "Freeze every backbone parameter and train only the adapter."),
+    "param_budget": (None, _budget, "None, a float in (0, 1) (share of the backbone's parameters) or an int >= 1",
+                     "Adapter size limit; when set, rank, hidden_size and num_layers are chosen to fit it when the "
+                     "model is built (share of the backbone's parameters if < 1, else a parameter count)."),
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -114,7 +131,8 @@ def make_config_class(base: type, values: dict[str, Any], *, module: str, qualna
     for name, type_, default in _lengths_and_nodes(base):
         annotations[name], defaults[name] = type_, default
     for name, (_, _, _, help_) in HYPERPARAMETERS.items():
-        annotations[PREFIX + name] = type(HYPERPARAMETERS[name][0])
+        default = HYPERPARAMETERS[name][0]
+        annotations[PREFIX + name] = Optional[Union[int, float]] if default is None else type(default)
         defaults[PREFIX + name] = field(default=values[name], metadata={"help": help_})
 
     def __post_init__(self):

@@ -16,6 +16,12 @@ checkpoints load; the adapter lives under the one attribute ``st_lora``). It has
 ``benchmark_config`` adds the working auxiliary-loss callback). A backbone's own ``aux_loss`` is added to
 that term; a backbone's own ``loss`` (FITS) is moved into it as well, because the runner would otherwise use
 it instead of the forecasting loss and the adapter would never learn. Other output keys pass through.
+
+``st_lora(Backbone, param_budget=0.01)`` (a share of the backbone's parameters) or ``param_budget=20000`` (a
+count) sizes the adapter when the model is built: ``__init__`` builds the backbone, counts its parameters,
+reads ``N`` from the config, picks rank, hidden size and layers (``budget.py``), logs the choice and only then
+builds the adapter. The chosen values are ``model.stlora_hparams``, ``model.stlora_budget`` and appear in
+``parameter_report(model)``; the config object itself is left unchanged (BasicTS hashes it).
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ from torch import nn
 
 from stlora_plugin.runtime.optim import NodeGroupAdam
 
+from .budget import apply_budget
 from .checkpoint import ADAPTER_ATTR, backbone_checkpoint_hook
 from .config import HYPERPARAMETERS, PREFIX, make_config_class, resolve_hyperparameters
 from .fusion import STLoRAFusion
@@ -56,7 +63,9 @@ def st_lora(backbone: type | None = None, /, *, name: str | None = None, preset:
         name: class name of the functional form (default ``<Backbone>STLoRA``); bind the result to it.
         preset: ``"default"`` or ``"lite"`` (see ``config.PRESETS``); keywords below override it.
         **hyperparameters: defaults of ``Wrapped.Config``: rank, alpha, num_predictors, num_layers,
-            hidden_size, core, dropout, lambda_, activation, input_activation, freeze_backbone.
+            hidden_size, core ("full", "diagonal", "shared"), fusion ("gate", "mean"), dropout, lambda_,
+            activation, input_activation, freeze_backbone, param_budget (None, a float in (0, 1) or an int;
+            when set it decides rank, hidden_size and num_layers at build time).
     """
     values = resolve_hyperparameters(preset, hyperparameters)
     if backbone is None:
@@ -139,13 +148,16 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
                 raise ValueError(f"{name} needs {field_name}, but the config has {field_name}=None; set it, or build "
                                  "the run with stlora_plugin.runtime.benchmark_config (it fills it from the dataset)")
         self.stlora_dims = (dims[node_field], dims["input_len"], dims["output_len"])
-        self.stlora_hparams = {hp: getattr(config, PREFIX + hp) for hp in HYPERPARAMETERS}
-        hp = self.stlora_hparams
+        hp, self.stlora_budget = apply_budget(  # before the adapter exists: the count is the backbone's alone
+            {hp: getattr(config, PREFIX + hp) for hp in HYPERPARAMETERS}, num_nodes=dims[node_field],
+            input_len=dims["input_len"], output_len=dims["output_len"], owner=name,
+            backbone_parameters=sum(p.numel() for p in self.parameters()))
+        self.stlora_hparams = hp
         setattr(self, ADAPTER_ATTR, STLoRAFusion(
             *self.stlora_dims, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
             hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
             dropout=hp["dropout"], activation=hp["activation"], input_activation=hp["input_activation"],
-            penalty=hp["lambda"]))
+            penalty=hp["lambda"], fusion=hp["fusion"]))
         self.register_load_state_dict_post_hook(backbone_checkpoint_hook)
         logger.info("%s: %s", name, parameter_report(self))
 

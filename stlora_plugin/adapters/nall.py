@@ -5,18 +5,30 @@ https://arxiv.org/abs/2404.07919). For the features ``x_v`` of node ``v``:
 
     y_v = W x_v + b + (alpha / r) * B C_v A x_v
 
-with ``A [r, d_in]`` and ``B [d_out, r]`` shared by all nodes and a small core ``C_v`` per node, either a
-full ``[r, r]`` matrix (tensor ``[N, r, r]``) or a diagonal (tensor ``[N, r]``). The adapter costs
-``r (d_in + d_out) + N r^2`` (full) or ``r (d_in + d_out) + N r`` (diagonal) parameters.
+with ``A [r, d_in]`` and ``B [d_out, r]`` shared by all nodes and a small core ``C_v`` per node (``CORE_SHAPES``):
+
+========  =============  ==============================================  ============================
+core      tensor         meaning                                         adapter parameters
+========  =============  ==============================================  ============================
+full      ``[N, r, r]``  one full matrix per node (the paper)            ``r (d_in + d_out) + N r^2``
+diagonal  ``[N, r]``     ``C_v = diag(c_v)``                             ``r (d_in + d_out) + N r``
+shared    ``[r, r]``     one ``C`` for every node: nothing node-specific  ``r (d_in + d_out) + r^2``
+========  =============  ==============================================  ============================
+
+"shared" is the control of the ablation study: same rank, same function class per node, same einsum (the
+one core expanded over the node axis), but no node-specific parameter at all.
 
 Initialisation: the cores start at zero, so the low-rank update is zero at step 0, while ``A`` and ``B``
 start random (Kaiming-uniform, as LoRA's ``A``). This puts the zero on the node-specific factor on
 purpose: the gradient of ``C_v`` is ``(alpha / r) B^T g_v (A x_v)^T``, non-zero and different for every node
 from the first step, so the cores turn node-specific at once. The LoRA convention ``B = 0`` would give every
 core an exactly zero gradient until ``B`` has grown, and a shared start the optimizer must break first.
-The cores are marked node-specific and ``A``, ``B`` as their factors (``stlora_plugin.runtime.optim``), so
-that the optimizer keeps weight decay off the whole ``B C_v A`` path: its gradient is small, and under
-coupled decay all three shrink to zero within a few hundred steps (measured; see ``runtime/optim.py``).
+Per-node cores are marked node-specific and ``A``, ``B`` as their factors (``stlora_plugin.runtime.optim``),
+so that the optimizer keeps weight decay off the whole ``B C_v A`` path: its gradient is small, and under
+coupled decay all three shrink to zero within a few hundred steps (measured; see ``runtime/optim.py``). A
+shared core is marked as a factor, not as node-specific: it stays on the same no-decay path as ``A`` and
+``B`` (so the ablation changes node-specificity only, not the optimizer's treatment of the update), but it
+is no per-node parameter (no node axis; reports count 0 node-specific parameters).
 """
 from __future__ import annotations
 
@@ -27,10 +39,16 @@ from torch import nn
 
 from stlora_plugin.runtime.optim import mark_node_factor, mark_node_specific
 
-__all__ = ["CORE_TYPES", "NodeAdaptiveLowRankLinear"]
+__all__ = ["CORE_SHAPES", "CORE_TYPES", "NodeAdaptiveLowRankLinear"]
 
-#: Core parametrizations: a full ``r x r`` matrix per node, or its diagonal only.
-CORE_TYPES = ("full", "diagonal")
+#: Core type -> shape of the core tensor for ``(num_nodes, rank)``. The symbolic parameter count
+#: (``budget.adapter_formula``) multiplies these same shapes, so the formula follows the module.
+CORE_SHAPES = {
+    "full": lambda n, r: (n, r, r),  # C_v, a full r x r matrix per node
+    "diagonal": lambda n, r: (n, r),  # diag(C_v) per node
+    "shared": lambda n, r: (r, r),  # one C for all nodes (ablation control)
+}
+CORE_TYPES = tuple(CORE_SHAPES)
 
 
 class NodeAdaptiveLowRankLinear(nn.Module):
@@ -38,7 +56,7 @@ class NodeAdaptiveLowRankLinear(nn.Module):
 
     Shapes:
         x: ``[..., N, d_in]`` (any leading axes, nodes second to last) -> ``[..., N, d_out]``.
-        core: ``[N, r, r]`` (full) or ``[N, r]`` (diagonal).
+        core: ``[N, r, r]`` (full), ``[N, r]`` (diagonal) or ``[r, r]`` (shared).
     """
 
     def __init__(self, in_features: int, out_features: int, num_nodes: int, *, rank: int = 4, alpha: float = 4.0,
@@ -55,14 +73,24 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         self.in_features, self.out_features, self.num_nodes = in_features, out_features, num_nodes
         self.rank, self.alpha, self.core_type = rank, float(alpha), core
         self.scaling = self.alpha / rank
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
-        self.lora_a = mark_node_factor(nn.Parameter(torch.empty(rank, in_features)))
-        self.lora_b = mark_node_factor(nn.Parameter(torch.empty(out_features, rank)))
-        core_shape = (num_nodes, rank, rank) if core == "full" else (num_nodes, rank)
-        self.core = mark_node_specific(nn.Parameter(torch.empty(core_shape)))
+        self.node_specific = core != "shared"
+        for pname, shape in self.parameter_shapes(in_features, out_features, num_nodes, rank, core, bias).items():
+            setattr(self, pname, nn.Parameter(torch.empty(shape)))
+        if not bias:
+            self.bias = None
+        self._mark()
         self.dropout = nn.Dropout(dropout)
         self.reset_parameters()
+
+    @staticmethod
+    def parameter_shapes(in_features, out_features, num_nodes, rank, core: str = "full",
+                         bias: bool = True) -> dict[str, tuple]:
+        """Name -> shape of every parameter; works on ints and on sympy symbols alike (see ``budget.py``)."""
+        shapes = {"weight": (out_features, in_features), "bias": (out_features,), "lora_a": (rank, in_features),
+                  "lora_b": (out_features, rank), "core": CORE_SHAPES[core](num_nodes, rank)}
+        if not bias:
+            del shapes["bias"]
+        return shapes
 
     def reset_parameters(self) -> None:
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -73,12 +101,15 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         nn.init.kaiming_uniform_(self.lora_b, a=math.sqrt(5))
         nn.init.zeros_(self.core)
 
+    def _mark(self) -> None:
+        (mark_node_specific if self.node_specific else mark_node_factor)(self.core)
+        mark_node_factor(self.lora_a)
+        mark_node_factor(self.lora_b)
+
     def __setstate__(self, state):
         # deepcopy and pickling rebuild Parameters without their attributes in some paths: mark again.
         super().__setstate__(state)
-        mark_node_specific(self.core)
-        mark_node_factor(self.lora_a)
-        mark_node_factor(self.lora_b)
+        self._mark()
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, num_nodes={self.num_nodes}, "
@@ -86,6 +117,10 @@ class NodeAdaptiveLowRankLinear(nn.Module):
 
     def merge(self) -> None:
         """Not possible: ``B C_v A`` differs per node, so it cannot be folded into the one shared ``W``."""
+        if not self.node_specific:
+            raise NotImplementedError(
+                "NodeAdaptiveLowRankLinear(core='shared') could fold B C A into W (one update for all nodes), but "
+                "it exists as the ablation control of the per-node cores and keeps their unmerged computation")
         raise NotImplementedError(
             "NodeAdaptiveLowRankLinear cannot merge its update into W: the update B C_v A is different for every "
             "node v, while W is shared by all nodes. Keep the layer unmerged (inference cost is r * (d_in + d_out "
@@ -97,11 +132,18 @@ class NodeAdaptiveLowRankLinear(nn.Module):
             raise ValueError(f"NodeAdaptiveLowRankLinear: input has {x.shape[-2]} nodes (axis -2) but the layer was "
                              f"built for {self.num_nodes} (num_nodes); input shape {tuple(x.shape)}")
         u = self.dropout(x) @ self.lora_a.t()  # [..., N, r]
-        if self.core_type == "full":
-            u = torch.einsum("...ns,nrs->...nr", u, self.core)  # [..., N, r]: C_v u_v for all v at once
-        else:
+        if self.core_type == "diagonal":
             u = u * self.core  # [..., N, r]
+        else:
+            core = self.core.expand(self.num_nodes, -1, -1)  # [N, r, r]: a view for "shared", no copy
+            u = torch.einsum("...ns,nrs->...nr", u, core)  # [..., N, r]: C_v u_v for all v at once
         return self.scaling * (u @ self.lora_b.t())  # [..., N, d_out]
+
+    def node_cores(self) -> torch.Tensor:
+        """Every node's core entries as rows, ``[N, r * r]`` or ``[N, r]`` (identical rows for "shared")."""
+        if self.node_specific:
+            return self.core.reshape(self.num_nodes, -1)  # [N, P]
+        return self.core.reshape(1, -1).expand(self.num_nodes, -1)  # [N, r * r]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x, self.weight, self.bias) + self.delta(x)

@@ -2,20 +2,27 @@
 
 ST-LoRA (Ruan et al. 2024) adds ``r (d_in + d_out) + N r^2`` parameters per NALL layer
 (``y_v = W x_v + b + (alpha / r) B C_v A x_v``). :func:`parameter_report` counts the backbone, the adapter and
-its node-specific share; :class:`ParameterReportCallback` writes that report to the run's log when BasicTS
-starts training (``benchmark_config`` adds it for wrapped models through their ``default_callbacks``).
+its node-specific share, and shows the exact formula of the adapter split into its shared part and its
+per-node part (``budget.split_formula``) with their values, the settings in force (after a ``param_budget``
+was resolved) and the budget; a formula that disagrees with the counted parameters is logged as a warning.
+:class:`ParameterReportCallback` writes that report to the run's log when BasicTS starts training
+(``benchmark_config`` adds it for wrapped models through their ``default_callbacks``).
 
 :func:`core_spread` measures whether the per-node cores still differ across nodes: with ``C`` the ``[N, P]``
 matrix of every node's core entries (all NALLs), ``relative_spread = ||C - mean_v C_v||_F / ||C||_F``: 0 when
-all nodes share one core (the adapter degenerated to a shared MLP), near 1 when nothing is shared.
+all nodes share one core (the adapter degenerated to a shared MLP, or ``core="shared"``), near 1 when
+nothing is shared.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 import torch
 from basicts.runners.callback import BasicTSCallback
+
+from .budget import SYMBOLS, split_formula
 
 __all__ = ["ParameterReport", "ParameterReportCallback", "core_spread", "parameter_report"]
 
@@ -35,6 +42,12 @@ class ParameterReport:
     node_specific: int
     node_share_percent: float
     overhead_percent: float
+    settings: dict = field(default_factory=dict)  # rank, hidden_size, num_layers, num_predictors, core, fusion
+    shared_formula: str = ""  # the adapter's terms without N
+    node_formula: str = ""  # its terms linear in N (the per-node cores)
+    shared_part: int = 0  # the two formulas at this model's N, r, D, L, K, L_in, H
+    node_part: int = 0
+    budget: Optional[dict] = None  # the resolved param_budget (BudgetChoice.as_dict()), if one was set
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,7 +55,11 @@ class ParameterReport:
     def __str__(self) -> str:
         return (f"parameters: total {self.total:,}, trainable {self.trainable:,}, backbone {self.backbone:,}, "
                 f"adapter {self.adapter:,} (+{self.overhead_percent:.2f}% over the backbone), node-specific "
-                f"{self.node_specific:,} ({self.node_share_percent:.1f}% of the adapter)")
+                f"{self.node_specific:,} ({self.node_share_percent:.1f}% of the adapter); adapter = shared "
+                f"[{self.shared_formula}] = {self.shared_part:,} + per-node [{self.node_formula}] = "
+                f"{self.node_part:,} at {self.settings}"
+                + (f"; chosen for param_budget={self.budget['requested']!r} (limit {self.budget['limit']:,})"
+                   if self.budget else ""))
 
 
 def _unwrap(model):
@@ -56,10 +73,23 @@ def parameter_report(model) -> ParameterReport:
     adapter = sum(p.numel() for n, p in named if n.startswith(_ADAPTER_PREFIX))
     backbone = sum(p.numel() for n, p in named if not n.startswith(_ADAPTER_PREFIX))
     node = sum(p.numel() for p in model.st_lora.node_specific_parameters())
+    hp = model.stlora_hparams
+    settings = {k: hp[k] for k in ("rank", "hidden_size", "num_layers", "num_predictors", "core", "fusion")}
+    shared_expr, node_expr = split_formula(hp["core"], hp["fusion"])
+    values = dict(zip(SYMBOLS, (model.stlora_dims[0], hp["rank"], hp["hidden_size"], hp["num_layers"],
+                                hp["num_predictors"], *model.stlora_dims[1:])))
+    shared_part, node_part = int(shared_expr.subs(values)), int(node_expr.subs(values))
+    if (shared_part + node_part, node_part) != (adapter, node):
+        logger.warning("%s: the adapter formula gives %d (%d per-node) but the model has %d (%d per-node) "
+                       "parameters; was the adapter changed after it was built?", type(model).__qualname__,
+                       shared_part + node_part, node_part, adapter, node)
+    budget = getattr(model, "stlora_budget", None)
     return ParameterReport(
         total=adapter + backbone, trainable=sum(p.numel() for _, p in named if p.requires_grad), backbone=backbone,
         adapter=adapter, node_specific=node, node_share_percent=100.0 * node / max(adapter, 1),
-        overhead_percent=100.0 * adapter / max(backbone, 1))
+        overhead_percent=100.0 * adapter / max(backbone, 1), settings=settings, shared_formula=str(shared_expr),
+        node_formula=str(node_expr), shared_part=shared_part, node_part=node_part,
+        budget=budget.as_dict() if budget is not None else None)
 
 
 @torch.no_grad()
@@ -68,8 +98,8 @@ def core_spread(model) -> dict[str, float]:
 
     ``node_norm`` is the mean over nodes of ``||C_v||`` (all of node v's core entries together).
     """
-    cores = _unwrap(model).st_lora.node_specific_parameters()
-    flat = torch.cat([c.reshape(c.shape[0], -1) for c in cores], dim=1).float()  # [N, P]
+    nalls = _unwrap(model).st_lora.nalls()
+    flat = torch.cat([nall.node_cores() for nall in nalls], dim=1).float()  # [N, P], identical rows if shared
     total = torch.linalg.matrix_norm(flat)
     spread = torch.linalg.matrix_norm(flat - flat.mean(dim=0, keepdim=True))
     return {"relative_spread": float(spread / total) if total > 0 else 0.0,

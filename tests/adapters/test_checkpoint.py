@@ -138,6 +138,27 @@ def test_adapter_of_another_shape_is_refused_with_the_differences(tmp_path):
         load_adapter(STIDSTLoRA(_config(stlora_rank=3)), folder)
 
 
+def test_adapter_with_another_fusion_is_refused_and_an_older_file_means_gate(tmp_path):
+    folder = save_adapter(STIDSTLoRA(_config(stlora_freeze_backbone=True)), tmp_path / "adapter")
+    with pytest.raises(ValueError, match=r"'fusion': \('gate', 'mean'\)"):
+        load_adapter(STIDSTLoRA(_config(stlora_fusion="mean")), folder)
+    saved = json.loads((folder / CONFIG_FILE).read_text())
+    del saved["hyperparameters"]["fusion"]  # written before the fusion option existed
+    (folder / CONFIG_FILE).write_text(json.dumps(saved))
+    load_adapter(STIDSTLoRA(_config()), folder)
+
+
+def test_a_budget_sized_adapter_round_trips(tmp_path):
+    tuned = _tune(STIDSTLoRA(_config(stlora_freeze_backbone=True, stlora_param_budget=3000)))
+    folder = save_adapter(tuned, tmp_path / "adapter")
+    saved = json.loads((folder / CONFIG_FILE).read_text())["hyperparameters"]
+    assert {k: saved[k] for k in tuned.stlora_budget.settings()} == tuned.stlora_budget.settings()
+    fresh = STIDSTLoRA(_config(stlora_param_budget=3000)).eval()
+    load_adapter(fresh, folder)
+    inputs, base = torch.randn(3, 12, N), torch.randn(3, 12, N)  # the adapter alone: the backbones differ
+    torch.testing.assert_close(fresh.st_lora(inputs, base), tuned.st_lora(inputs, base), rtol=0, atol=0)
+
+
 def test_saving_with_a_trainable_backbone_warns(tmp_path):
     with pytest.warns(UserWarning, match="backbone of this model is trainable"):
         save_adapter(STIDSTLoRA(_config()), tmp_path)

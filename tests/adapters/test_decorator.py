@@ -17,7 +17,7 @@ from torch import nn
 
 from adapters_helpers import (BUILTINS, SKIPPED, BareDecoratedModel, DecoratedModel, NamedLite, STIDSTLoRA,
                               TinyConfig, TinyModel, TinyModelSTLoRA, forward_kwargs, load, tiny_config)
-from stlora_plugin import st_lora
+from stlora_plugin import parameter_report, st_lora
 from stlora_plugin.runtime import NodeGroupAdam
 
 N = 5
@@ -63,6 +63,34 @@ def test_builtin_trains_a_few_steps(name):
     after = after["prediction"] if isinstance(after, dict) else after
     assert torch.isfinite(after).all()
     assert not torch.allclose(before, after)
+
+
+def test_shared_core_and_mean_fusion_build_through_the_config():
+    """The ablation arms' settings: no node-specific parameter, no gate, and the model still trains."""
+    torch.manual_seed(0)
+    model = STIDSTLoRA(STIDSTLoRA.Config(input_len=12, output_len=12, num_features=N, stlora_core="shared",
+                                         stlora_fusion="mean", stlora_dropout=0.0)).train()
+    assert model.st_lora.gate is None and model.st_lora.node_specific_parameters() == []
+    assert parameter_report(model).node_specific == 0
+    optimizer = NodeGroupAdam(model.parameters(), lr=1e-2, weight_decay=1e-4)
+    groups = {id(p): g.get("node_group", False) for g in optimizer.param_groups for p in g["params"]}
+    assert all(groups[id(c)] for c in model.st_lora.core_parameters())  # same no-decay path as per-node cores
+    inputs, kwargs = torch.randn(2, 12, N), forward_kwargs(STID, N)
+    for _ in range(2):
+        out = model(inputs, **kwargs)
+        torch.testing.assert_close(out["aux_loss"], model.st_lora.penalty())
+        (out["prediction"].abs().mean() + out["aux_loss"]).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    y_base = super(STIDSTLoRA, model).forward(inputs, **kwargs)
+    rows = model.st_lora.nalls()[0].node_cores()
+    assert rows.abs().sum() > 0 and torch.equal(rows, rows[:1].expand_as(rows))
+    xt, predictors = inputs.transpose(1, 2), model.st_lora.predictors
+    z1 = predictors[0](torch.tanh(y_base.transpose(1, 2)))
+    z2 = predictors[1](torch.tanh(torch.cat([xt, z1], dim=-1)))
+    expected = (y_base + ((z1 + z2) / 2).transpose(1, 2)) / 2  # Y = (Y_base + mean_k Z_k) / 2
+    torch.testing.assert_close(model(inputs, **kwargs), expected)
 
 
 def test_skipped_builtins_are_documented():
@@ -210,7 +238,9 @@ def test_not_a_basicts_model_is_a_type_error_explaining_the_contract(thing, reas
     ({"dropout": 1.0}, "stlora_dropout=1.0"), ({"lambda_": -0.1}, "stlora_lambda=-0.1"),
     ({"activation": "swish"}, "stlora_activation='swish'"),
     ({"input_activation": "sigmoid"}, "stlora_input_activation='sigmoid'"),
-    ({"freeze_backbone": "yes"}, "stlora_freeze_backbone='yes'"),
+    ({"freeze_backbone": "yes"}, "stlora_freeze_backbone='yes'"), ({"fusion": "sum"}, "stlora_fusion='sum'"),
+    ({"param_budget": 0}, "stlora_param_budget=0"), ({"param_budget": 1.5}, "stlora_param_budget=1.5"),
+    ({"param_budget": True}, "stlora_param_budget=True"), ({"param_budget": "1%"}, "stlora_param_budget='1%'"),
 ])
 def test_invalid_hyperparameters_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace("(", r"\(")):

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from stlora_plugin.adapters import STLoRAFusion
-from stlora_plugin.adapters.fusion import GATE_BIAS_INIT
+from stlora_plugin.adapters.fusion import FUSIONS, GATE_BIAS_INIT
+from stlora_plugin.runtime import is_node_specific
 
 B, L, H, N = 2, 12, 12, 5
 
@@ -17,7 +18,7 @@ def _fusion(**kw) -> STLoRAFusion:
     options = dict(num_predictors=2, num_layers=1, hidden_size=8, rank=2, dropout=0.2, penalty=0.5)
     fusion = STLoRAFusion(N, L, H, **{**options, **kw})
     with torch.no_grad():
-        for core in fusion.node_specific_parameters():
+        for core in fusion.core_parameters():
             core.normal_()
     return fusion
 
@@ -52,6 +53,40 @@ def test_perturbing_one_node_changes_only_that_node(node, which):
     (x2 if which == "inputs" else base2)[:, 3, node] += 1.0
     changed = (fusion(x2, base2) - fusion(x, base)).abs().sum(dim=(0, 1)) > 0
     assert changed.tolist() == [v == node for v in range(N)]
+
+
+def test_mean_fusion_is_the_average_and_has_no_gate():
+    fusion = _fusion(fusion="mean").eval()
+    assert fusion.gate is None
+    assert not any("gate" in name for name, _ in fusion.named_parameters())
+    gated = _fusion(fusion="gate")
+    assert (sum(p.numel() for p in gated.parameters()) - sum(p.numel() for p in fusion.parameters())
+            == (L + H) * H + H)  # exactly the gate F
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    xt = x.transpose(1, 2)
+    z = [fusion.predictors[0](torch.tanh(base.transpose(1, 2)))]
+    z.append(fusion.predictors[1](torch.tanh(torch.cat([xt, z[0]], -1))))
+    expected = (base + torch.stack(z).mean(0).transpose(1, 2)) / 2
+    torch.testing.assert_close(fusion(x, base), expected)
+
+
+@pytest.mark.parametrize("fusion_kind", sorted(FUSIONS))
+@pytest.mark.parametrize("core", ["full", "diagonal", "shared"])
+def test_every_option_trains_every_parameter(core, fusion_kind):
+    fusion = _fusion(core=core, fusion=fusion_kind).train()
+    out = fusion(torch.randn(B, L, N), torch.randn(B, H, N))
+    assert out.shape == (B, H, N)
+    (out.square().mean() + fusion.penalty()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in fusion.parameters())
+
+
+def test_shared_core_has_no_node_specific_parameters_but_is_penalized():
+    fusion = _fusion(core="shared")
+    assert fusion.node_specific_parameters() == []
+    assert not any(is_node_specific(p) for p in fusion.parameters())
+    cores = fusion.core_parameters()
+    assert [tuple(c.shape) for c in cores] == [(2, 2), (2, 2)]
+    torch.testing.assert_close(fusion.penalty(), 0.5 * torch.sqrt(sum(c.square().sum() for c in cores)))
 
 
 def test_the_gate_starts_close_to_the_backbone():
@@ -91,6 +126,8 @@ def test_eval_is_deterministic_and_unchanged_by_train_mode():
 @pytest.mark.parametrize("kwargs, match", [
     ({"num_predictors": 0}, "num_predictors=0"),
     ({"penalty": -1.0}, "penalty=-1.0"),
+    ({"fusion": "sum"}, "fusion='sum'"),
+    ({"core": "block"}, "core='block'"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -21,19 +21,25 @@ def _layer(core="full", **kw) -> NodeAdaptiveLowRankLinear:
     return layer
 
 
-@pytest.mark.parametrize("core", ["full", "diagonal"])
+def _core_of(layer, core, v):
+    """C_v as an r x r matrix."""
+    return {"full": lambda: layer.core[v], "diagonal": lambda: torch.diag(layer.core[v]),
+            "shared": lambda: layer.core}[core]()
+
+
+@pytest.mark.parametrize("core", ["full", "diagonal", "shared"])
 def test_matches_the_equation_node_by_node(core):
     layer = _layer(core)
     x = torch.randn(B, N, D_IN)
     y = layer(x)
     assert y.shape == (B, N, D_OUT)
     for v in range(N):  # reference: y_v = W x_v + b + (alpha / r) B C_v A x_v, one node at a time
-        c_v = layer.core[v] if core == "full" else torch.diag(layer.core[v])
+        c_v = _core_of(layer, core, v)
         ref = x[:, v] @ layer.weight.T + layer.bias + (2.0 / R) * x[:, v] @ (layer.lora_b @ c_v @ layer.lora_a).T
         torch.testing.assert_close(y[:, v], ref)
 
 
-@pytest.mark.parametrize("core, shape", [("full", (N, R, R)), ("diagonal", (N, R))])
+@pytest.mark.parametrize("core, shape", [("full", (N, R, R)), ("diagonal", (N, R)), ("shared", (R, R))])
 def test_core_shape_and_zero_update_at_init(core, shape):
     layer = NodeAdaptiveLowRankLinear(D_IN, D_OUT, N, rank=R, core=core)
     assert layer.core.shape == shape
@@ -42,9 +48,10 @@ def test_core_shape_and_zero_update_at_init(core, shape):
     assert torch.count_nonzero(layer.delta(x)) == 0
 
 
+@pytest.mark.parametrize("core", ["full", "shared"])
 @pytest.mark.parametrize("node", [0, 3])
-def test_perturbing_one_node_changes_only_that_node(node):
-    layer = _layer()
+def test_perturbing_one_node_changes_only_that_node(node, core):
+    layer = _layer(core)
     x = torch.randn(B, N, D_IN)
     x2 = x.clone()
     x2[:, node] += 1.0
@@ -59,6 +66,25 @@ def test_every_core_gets_a_gradient_at_the_first_step(core):
     per_node = layer.core.grad.reshape(N, -1).abs().sum(dim=1)
     assert (per_node > 0).all()
     assert not torch.allclose(layer.core.grad[0], layer.core.grad[1])  # node-specific from the start
+
+
+def test_a_shared_core_gets_one_gradient_and_stays_identical_across_nodes():
+    layer = NodeAdaptiveLowRankLinear(D_IN, D_OUT, N, rank=R, core="shared")
+    assert not layer.node_specific
+    layer(torch.randn(B, N, D_IN)).square().sum().backward()
+    assert layer.core.grad.shape == (R, R) and layer.core.grad.abs().sum() > 0
+    torch.optim.Adam(layer.parameters(), lr=1e-2).step()
+    rows = layer.node_cores()
+    assert rows.shape == (N, R * R) and rows.abs().sum() > 0
+    assert torch.equal(rows, rows[:1].expand_as(rows))  # the same core for every node
+
+
+@pytest.mark.parametrize("core, per_node", [("full", N * R * R), ("diagonal", N * R), ("shared", 0)])
+def test_parameter_shapes_are_the_modules_own(core, per_node):
+    layer = NodeAdaptiveLowRankLinear(D_IN, D_OUT, N, rank=R, core=core)
+    shapes = NodeAdaptiveLowRankLinear.parameter_shapes(D_IN, D_OUT, N, R, core)
+    assert {name: tuple(p.shape) for name, p in layer.named_parameters()} == shapes
+    assert sum(p.numel() for p in layer.parameters() if is_node_specific(p)) == per_node
 
 
 def test_one_adam_step_makes_the_update_non_zero():
@@ -85,9 +111,18 @@ def test_the_low_rank_path_is_marked_and_keeps_the_marks():
         assert is_node_specific(clone.core) and in_node_group(clone.lora_a) and in_node_group(clone.lora_b)
 
 
-def test_merge_is_refused_with_the_reason():
-    with pytest.raises(NotImplementedError, match="different for every node"):
-        _layer().merge()
+def test_a_shared_core_is_in_the_no_decay_path_but_not_node_specific():
+    layer = _layer("shared")
+    assert not any(is_node_specific(p) for p in layer.parameters())
+    assert {name for name, p in layer.named_parameters() if in_node_group(p)} == {"core", "lora_a", "lora_b"}
+    clone = pickle.loads(pickle.dumps(layer))
+    assert in_node_group(clone.core) and not is_node_specific(clone.core)
+
+
+@pytest.mark.parametrize("core, match", [("full", "different for every node"), ("shared", "ablation control")])
+def test_merge_is_refused_with_the_reason(core, match):
+    with pytest.raises(NotImplementedError, match=match):
+        _layer(core).merge()
 
 
 def test_wrong_node_count_names_both_numbers():

@@ -1,12 +1,14 @@
 """ST-LoRA trained through BasicTSLauncher on the synthetic dataset (slow: real, short trainings)."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 from basicts.models.STID import STID, STIDConfig
 
 from adapters_helpers import BACKBONES, DLinearSTLoRA, PathTracker, STGCNSTLoRA, STIDSTLoRA, TinyModelSTLoRA
-from stlora_plugin import core_spread
+from stlora_plugin import core_spread, parameter_report
 from stlora_plugin.runtime import find_run_dir
 
 pytestmark = pytest.mark.slow
@@ -86,3 +88,17 @@ def test_finetune_from_a_backbone_checkpoint(strict_load, train_basicts, synthet
         torch.testing.assert_close(tuned[key], value, rtol=0, atol=0)
         assert not torch.equal(fresh[key], value)
     assert any(not torch.equal(tuned[k], fresh[k]) for k in fresh if k.startswith("st_lora."))
+
+
+def test_ablation_settings_and_a_budget_train_through_the_launcher(train_basicts, synthetic_dataset, caplog):
+    """The shared-core / mean-fusion arm with a parameter budget, resolved again when BasicTS rebuilds the model."""
+    config = STIDSTLoRA.Config(if_time_in_day=True, stlora_core="shared", stlora_fusion="mean",
+                               stlora_param_budget=0.5)
+    with caplog.at_level(logging.INFO):
+        cfg, metrics, _ = train_basicts(STIDSTLoRA, config, synthetic_dataset, num_epochs=1)
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics["overall"].values())
+    model = _trained(STIDSTLoRA, cfg, kind="1")
+    report = parameter_report(model)
+    assert report.node_specific == 0 and model.st_lora.gate is None
+    assert report.budget["requested"] == 0.5 and report.adapter <= 0.5 * report.backbone
+    assert "param_budget=0.5" in caplog.text
