@@ -120,6 +120,12 @@ def _cmd_ablate(args) -> None:
     print(files[0].read_text(encoding="utf-8"))
 
 
+def _cmd_sanity(args) -> None:
+    from .leaderboard.sanity import run_sanity
+
+    print(run_sanity(args.dataset, args.models, args.seed, _budget(args), args.out).read_text(encoding="utf-8"))
+
+
 def _cmd_sweep(args) -> None:
     from .leaderboard.compare import run_sensitivity
 
@@ -186,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--arms", type=_csv(str), help="subset of arms (default: all; see leaderboard/ablation.py)")
     study_options(ablate)
     ablate.set_defaults(func=_cmd_ablate)
+
+    sanity = commands.add_parser("sanity", help="plain backbones vs historical inertia (HI) on one dataset")
+    sanity.add_argument("--dataset", required=True)
+    sanity.add_argument("--models", type=_csv(str), required=True)
+    sanity.add_argument("--seed", type=int, default=0)
+    study_options(sanity)
+    sanity.set_defaults(func=_cmd_sanity)
 
     sweep = commands.add_parser("sweep", help="sensitivity of ST-LoRA to one knob")
     sweep.add_argument("--dataset", required=True)
