@@ -4,19 +4,9 @@ Prepare the data: stlora data prepare synthetic
 Train:            stlora train baselines_cfg/SYNTH_ROAD/STSepNet_12.py
 Another language model: set llm_path to a local Hugging Face folder (BERT, GPT-2, LLaMA or Qwen2).
 """
-from stlora_plugin.runtime import benchmark_config
-from stlora_plugin.sepnet import STSepNet, STSepNetConfig
+from stlora_plugin.zoo import sepnet_experiment
 
-CFG = benchmark_config(
-    STSepNet,
-    STSepNetConfig(variant="hypergraph", gate="sigmoid", hyperedge_order=3, llm_path=None),
-    "SYNTH-ROAD",
-    input_len=12,
-    output_len=12,
-    batch_size=16,
-    optimizer_params={"lr": 1e-3, "weight_decay": 1e-4},
-    num_epochs=50,
-)
+CFG = sepnet_experiment("SYNTH-ROAD", horizon=12, llm_path=None)
 
 if __name__ == "__main__":
     from basicts import BasicTSLauncher
