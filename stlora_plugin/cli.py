@@ -109,7 +109,8 @@ def _cmd_leaderboard(args) -> None:
     from .leaderboard.compare import run_leaderboard
 
     variants = ("plain", "stlora", "freeze") if args.freeze else ("plain", "stlora")
-    files = run_leaderboard(args.datasets, args.models, args.seeds, _budget(args), args.out, variants)
+    files = run_leaderboard(args.datasets, args.models, args.seeds, _budget(args), args.out, variants,
+                            train=not args.report_only)
     _print_summary(files[0])
 
 
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--datasets", type=_csv(str), required=True, help="prepared dataset names, comma-separated")
     board.add_argument("--models", type=_csv(str), required=True, help="e.g. STID,STGCN,GWNet")
     board.add_argument("--freeze", action="store_true", help="also train adapters on the frozen trained backbone")
+    board.add_argument("--report-only", action="store_true", help="tables and plots of the runs finished so far")
     study_options(board)
     board.set_defaults(func=_cmd_leaderboard)
 

@@ -46,17 +46,21 @@ def _context(datasets, models, seeds, budget: Budget) -> str:
     return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} (12 -> 12, 60/20/20 split, masked metrics on "
             f"the test split)  \nBudget: {budget.num_epochs} epochs per run, {batch}, best epoch chosen on "
             f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
-            f"ST-LoRA settings: {budget.stlora or 'defaults'}  \nΔ = ST-LoRA − plain (negative is better), paired "
-            "by seed; p = paired t-test over seeds.")
+            f"ST-LoRA settings: {budget.stlora or 'defaults'}")
 
 
 def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
                     out_dir: str | os.PathLike, variants: tuple[str, ...] = ("plain", "stlora"),
-                    ckpt_root: str | os.PathLike = "checkpoints/leaderboard") -> list[Path]:
-    """Train (or reuse) every run, then write tables and plots into ``out_dir``; returns the files written."""
+                    ckpt_root: str | os.PathLike = "checkpoints/leaderboard", train: bool = True) -> list[Path]:
+    """Train (or reuse) every run, then write tables and plots into ``out_dir``; returns the files written.
+
+    With ``train=False`` nothing is trained: the tables cover the runs already recorded (an unfinished sweep).
+    """
     sweep = Sweep(out_dir, budget, ckpt_root=ckpt_root)
-    records = sweep.run(plan(datasets, models, seeds, list(variants)))
+    records = sweep.run(plan(datasets, models, seeds, list(variants))) if train else sweep.records()
     records = [r for r in records if r["dataset"] in datasets and r["model"] in models and r["seed"] in seeds]
+    if not records:
+        raise ValueError(f"no finished runs for these datasets, models and seeds in {sweep.records_path}")
     context = _context(datasets, models, seeds, budget)
     shown = tuple(v for v in variants if v != "plain")
     written = write_tables(records, out_dir, title="Leaderboard: backbone vs backbone + ST-LoRA", context=context,

@@ -87,7 +87,8 @@ def render_markdown(records: list[dict], *, title: str, context: str, variant: s
     """The comparison tables (one per dataset), the per-dataset summary and the efficiency table."""
     rows = comparisons(records, variant=variant)
     label = {"stlora": "+ST-LoRA", "freeze": "+ST-LoRA (frozen backbone)"}.get(variant, variant)
-    out = [f"# {title}", "", context, ""]
+    out = [f"# {title}", "", context, "", f"Δ = {label} − plain (negative is better), paired by seed; "
+           "p = paired t-test over seeds.", ""]
     columns = [f"{m} {h}" for _, h in HORIZONS for m in METRICS]
     for dataset in sorted({r["dataset"] for r in rows}):
         out += [f"## {dataset}", "", "| model | | " + " | ".join(columns) + " |",
