@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=_cmd_eval)
 
     demo = commands.add_parser("demo", help="the main job: a small comparison on the built-in synthetic dataset")
-    demo.add_argument("--epochs", type=int, default=5)
+    demo.add_argument("--epochs", type=int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="checkpoints/demo", help="where runs, tables and plots go")
     demo.set_defaults(func=_cmd_demo)

@@ -31,7 +31,7 @@ def ensure_synthetic(root: str | os.PathLike | None = None) -> Path:
     return folder
 
 
-def run_demo(epochs: int = 5, seed: int = 0, out: str | os.PathLike = "checkpoints/demo") -> Path:
+def run_demo(epochs: int = 3, seed: int = 0, out: str | os.PathLike = "checkpoints/demo") -> Path:
     """Train the demo comparison (reusing finished runs in ``out``); returns the leaderboard file."""
     ensure_synthetic()
     files = run_leaderboard([SYNTHETIC_NAME], list(DEMO_MODELS), [seed], Budget(num_epochs=epochs, batch_size=64),

@@ -112,8 +112,8 @@ def render_markdown(records: list[dict], *, title: str, context: str, variant: s
             if hit:
                 c = hit[0]
                 mark = " ✓" if c["diff_mean"] < -c["diff_std"] and c["seeds"] > 1 else ""
-                cells.append(f"{c['base_mean']:.3f} → {c['variant_mean']:.3f} ({c['diff_mean']:+.3f} ± "
-                             f"{c['diff_std']:.3f}){mark}")
+                spread = f" ± {c['diff_std']:.3f}" if c["seeds"] > 1 else ", 1 seed"
+                cells.append(f"{c['base_mean']:.3f} → {c['variant_mean']:.3f} ({c['diff_mean']:+.3f}{spread}){mark}")
             else:
                 cells.append("-")
         out.append(f"| {model} | " + " | ".join(cells) + " |")
