@@ -37,8 +37,9 @@ SENSITIVITY_KNOBS = {
 
 
 def _command() -> str:
-    return "stlora " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("stlora") \
-        else " ".join(shlex.quote(a) for a in sys.argv)
+    """The command line that makes these runs (``--report-only`` rebuilds the same tables from them)."""
+    args = [shlex.quote(a) for a in sys.argv[1:] if a != "--report-only"]
+    return "stlora " + " ".join(args) if sys.argv[0].endswith("stlora") else " ".join([sys.argv[0], *args])
 
 
 def _context(datasets, models, seeds, budget: Budget) -> str:

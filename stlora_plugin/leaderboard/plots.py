@@ -98,7 +98,8 @@ def plot_node_change(records: list[dict], dataset: str, model: str, path: Path, 
         ax.set_xlabel("nodes, sorted by change")
         ax.set_ylabel("Δ test MAE (ST-LoRA − plain)")
     better = (change < 0).mean()
-    ax.set_title(f"{dataset} / {model}: per-node MAE change ({100 * better:.0f}% of nodes improve)")
+    ax.set_title(f"{dataset} / {model}: per-node test MAE change\n{100 * better:.0f}% of nodes improve with {variant}",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
