@@ -65,14 +65,14 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     if unknown:
         raise ValueError(f"unknown ablation arms {unknown}; choose from {', '.join(ABLATIONS)}")
     out_dir = Path(out_dir)
-    records = []
     for dataset in datasets:
         for model in models:
             table = {a: ABLATIONS[a] for a in arms if a != "wide_backbone"}
-            if "wide_backbone" in arms:
+            if "wide_backbone" in arms:  # sized for this dataset's node count
                 table["wide_backbone"] = _wide_arm(dataset, model, budget)
-            sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table)
-            records = sweep.run(plan([dataset], [model], seeds, ["plain", *table]))
+            Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table).run(
+                plan([dataset], [model], seeds, ["plain", *table]))
+    records = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root).records()  # every dataset and model
     rows = []
     for arm in arms:
         for baseline in ("plain", "stlora"):

@@ -1,0 +1,30 @@
+import json
+import shutil
+
+import pytest
+
+from stlora_plugin.leaderboard.ablation import run_ablation
+from stlora_plugin.leaderboard.sweep import Budget
+
+
+def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, monkeypatch):
+    root = tmp_path / "datasets"
+    shutil.copytree(synthetic_dataset, root / "TINY")
+    monkeypatch.setenv("STLORA_DATASETS", str(root))
+    monkeypatch.chdir(tmp_path)
+    files = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
+                         arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt")
+    assert [f.name for f in files] == ["ablation.md", "ablation.json", "ablation.png"]
+    rows = json.loads(files[1].read_text())
+    pairs = {(r["variant"], r["baseline"]) for r in rows}
+    assert pairs == {("stlora", "plain"), ("shared_core", "plain"), ("shared_core", "stlora"),
+                     ("wide_backbone", "plain"), ("wide_backbone", "stlora")}
+    records = [json.loads(line) for line in (tmp_path / "abl" / "runs" / "runs.jsonl").read_text().splitlines()]
+    by_arm = {r["variant"]: r["params"] for r in records}
+    assert by_arm["wide_backbone"]["total"] >= by_arm["stlora"]["total"] > by_arm["plain"]["total"]
+    assert by_arm["wide_backbone"]["adapter"] == 0
+
+
+def test_unknown_arm_is_named(tmp_path):
+    with pytest.raises(ValueError, match="unknown ablation arms"):
+        run_ablation(["TINY"], ["STID"], [0], Budget(), tmp_path, arms=["no_such_arm"])
