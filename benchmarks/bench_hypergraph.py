@@ -12,7 +12,7 @@ they choose identical hyperedges, then reports the median wall-clock and CPU tim
 as in training) and their ratios.
 
 Usage:
-    python benchmarks/bench_hypergraph.py [--nodes 307 883] [--batch 8] [--hidden 32] [--k 3]
+    python benchmarks/bench_hypergraph.py [--nodes 307 883] [--batch 8] [--steps 12] [--hidden 32] [--k 3]
                                           [--repeats 30] [--device cpu|cuda] [--threads 1]
 """
 from __future__ import annotations
@@ -42,9 +42,9 @@ class NaiveHypergraphConv(nn.Module):
     def forward(self, x: torch.Tensor, incidence: torch.Tensor) -> torch.Tensor:
         dv = incidence.sum(1).clamp_min(1e-12).pow(-0.5)                      # [N]
         de = incidence.sum(0).clamp_min(1e-12).reciprocal()                  # [M]
-        h = self.theta(x) * dv[:, None]                                      # [B, N, C]
-        edges = torch.einsum("nm,bnc->bmc", incidence, h) * de[:, None]      # [B, M, C]
-        return torch.einsum("nm,bmc->bnc", incidence, edges) * dv[:, None]   # [B, N, C]
+        h = self.theta(x) * dv[:, None]                                      # [B, L, N, C]
+        edges = torch.einsum("nm,...nc->...mc", incidence, h) * de[:, None]  # [B, L, M, C]
+        return torch.einsum("nm,...mc->...nc", incidence, edges) * dv[:, None]  # [B, L, N, C]
 
 
 def naive_forward(builder: AdaptiveHypergraph, x: torch.Tensor, k: int, parts: dict) -> tuple:
@@ -101,7 +101,7 @@ def run(num_nodes: int, args) -> str:
     device = torch.device(args.device)
     builder = AdaptiveHypergraph(num_nodes, embed_dim=16, k=args.k).to(device)
     conv = HypergraphConv(args.hidden, args.hidden).to(device)
-    x = torch.randn(args.batch, num_nodes, args.hidden, device=device)
+    x = torch.randn(args.batch, args.steps, num_nodes, args.hidden, device=device)  # [B, L, N, C], as in the model
 
     _, hypergraph = package_forward(builder, conv, x)
     _, indices = naive_forward(builder, x, args.k, {})
@@ -122,6 +122,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[307, 883])
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=12, help="time steps L of the features [B, L, N, C]")
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--k", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=30)
@@ -133,8 +134,8 @@ def main(argv=None) -> None:
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
     print(f"# command (from {os.path.basename(os.getcwd())}/): "
           + " ".join(shlex.quote(a) for a in [python, *sys.argv]))
-    print(f"# device {args.device}, torch {torch.__version__}, threads {args.threads}, batch {args.batch}, "
-          f"hidden {args.hidden}, k {args.k}, median of {args.repeats} runs, autograd on, "
+    print(f"# device {args.device}, torch {torch.__version__}, threads {args.threads}, features [B={args.batch}, "
+          f"L={args.steps}, N, C={args.hidden}], k {args.k}, median of {args.repeats} runs, autograd on, "
           f"load average at start {os.getloadavg()[0]:.1f}")
     print("# ours = AdaptiveHypergraph() + HypergraphConv (cdist + topk, sparse aggregation, layer built once)")
     print("# naive = sklearn NearestNeighbors on CPU copies + Python loop filling H + fresh dense conv layer")

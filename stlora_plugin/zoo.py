@@ -25,8 +25,8 @@ from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
 from .sepnet import STSepNet, STSepNetConfig
 
-__all__ = ["RECIPES", "Recipe", "WRAPPED", "backbone_of", "experiment", "model_class", "sepnet_experiment",
-           "widen_to",
+__all__ = ["RECIPES", "Recipe", "SEPNET", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
+           "sepnet_experiment", "widen_to",
            "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
            "STIDSTLoRA"]
 
@@ -95,6 +95,19 @@ WRAPPED = {"STID": STIDSTLoRA, "LSTM": LSTMSTLoRA, "STGCN": STGCNSTLoRA, "GWNet"
            "AGCRN": AGCRNSTLoRA, "D2STGNN": D2STGNNSTLoRA, "STAEformer": STAEformerSTLoRA}
 
 
+#: ST-SepNet variants under zoo names, so the sweep, sanity and leaderboard commands train them like backbones
+#: (they have no ST-LoRA twin). ``-pooled``: the temporal branch reads nodes pooled to channels (7.7x faster
+#: per step than one language-model sequence per node on CPU, benchmarks/results/bench_sepnet.txt).
+SEPNET: dict[str, dict[str, str]] = {
+    **{name: {"variant": variant} for name, variant in (
+        ("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
+        ("STSepNet-LLM", "llm_only"), ("STSepNet-noLLM", "no_llm"))},
+    **{f"{name}-pooled": {"variant": variant, "input_mode": "pooled"} for name, variant in (
+        ("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
+        ("STSepNet-LLM", "llm_only"))},
+}
+
+
 def backbone_of(model: type) -> str:
     """The zoo name of ``model`` or of the backbone it wraps."""
     for klass in model.__mro__:
@@ -106,10 +119,23 @@ def backbone_of(model: type) -> str:
 
 
 def model_class(name: str, stlora: bool = False) -> type:
-    """The zoo's class for a backbone name, plain or ST-LoRA."""
+    """The zoo's class for a model name (a backbone, plain or ST-LoRA, or an ST-SepNet variant)."""
+    if name in SEPNET:
+        if stlora:
+            raise ValueError(f"'{name}' is an ST-SepNet variant and has no ST-LoRA twin; compare it as a plain model")
+        return STSepNet
     if name not in RECIPES:
-        raise ValueError(f"unknown model '{name}'; choose one of {', '.join(RECIPES)}")
+        raise ValueError(f"unknown model '{name}'; choose one of {', '.join([*RECIPES, *SEPNET])}")
     return WRAPPED[name] if stlora else RECIPES[name].model
+
+
+def named_experiment(name: str, dataset: str | os.PathLike, *, stlora: bool = False,
+                     model_overrides: dict | None = None, **overrides) -> BasicTSForecastingConfig:
+    """The BasicTS config of the zoo model called ``name`` on ``dataset`` (see :func:`experiment`)."""
+    model = model_class(name, stlora)
+    if name in SEPNET:
+        return sepnet_experiment(dataset, train_overrides=overrides, **{**SEPNET[name], **(model_overrides or {})})
+    return experiment(model, dataset, model_overrides=model_overrides, **overrides)
 
 
 def experiment(model: type, dataset: str | os.PathLike, *, model_overrides: dict | None = None,
@@ -150,11 +176,15 @@ def widen_to(name: str, dataset: str | os.PathLike, target_params: int) -> dict[
     return {recipe.width: high}
 
 
-def sepnet_experiment(dataset: str | os.PathLike, horizon: int = 12, **model_overrides) -> BasicTSForecastingConfig:
+def sepnet_experiment(dataset: str | os.PathLike, horizon: int = 12, *, train_overrides: dict | None = None,
+                      **model_overrides) -> BasicTSForecastingConfig:
     """ST-SepNet (full adaptive-hypergraph variant, MiniLM by default) on ``dataset``, ``horizon -> horizon`` steps:
-    the paper's 48 -> 48 protocol (horizons 12/24/48 reported) or the benchmark's 12 -> 12."""
+    the paper's 48 -> 48 protocol (horizons 12/24/48 reported) or the benchmark's 12 -> 12.
+
+    ``model_overrides`` change :class:`STSepNetConfig` fields, ``train_overrides`` the training config."""
     config = STSepNetConfig(**{"variant": "hypergraph", "gate": "sigmoid", "hyperedge_order": 3, **model_overrides})
     eval_horizons = [3, 6, 12] if horizon == 12 else [horizon // 4, horizon // 2, horizon]
+    train = {"batch_size": 16, "num_epochs": 50, "optimizer_params": {"lr": 1e-3, "weight_decay": 1e-4},
+             **(train_overrides or {})}
     return benchmark_config(STSepNet, config, dataset, input_len=horizon, output_len=horizon,
-                            eval_horizons=eval_horizons, batch_size=16, num_epochs=50,
-                            optimizer_params={"lr": 1e-3, "weight_decay": 1e-4})
+                            eval_horizons=eval_horizons, **train)

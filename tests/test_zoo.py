@@ -20,3 +20,19 @@ def test_unknown_models_are_named():
         zoo.model_class("Transformer")
     with pytest.raises(ValueError, match="not in the zoo"):
         zoo.backbone_of(int)
+
+
+@pytest.mark.parametrize("name", sorted(zoo.SEPNET))
+def test_sepnet_variants_are_zoo_names(name, synthetic_dataset, tmp_path):
+    cfg = zoo.named_experiment(name, synthetic_dataset, num_epochs=2, batch_size=8, seed=3,
+                               ckpt_save_dir=str(tmp_path))
+    assert cfg.model is zoo.model_class(name) and (cfg.num_epochs, cfg.batch_size, cfg.seed) == (2, 8, 3)
+    assert {k: getattr(cfg.model_config, k) for k in zoo.SEPNET[name]} == zoo.SEPNET[name]
+    with pytest.raises(ValueError, match="no ST-LoRA twin"):
+        zoo.model_class(name, stlora=True)
+
+
+def test_named_experiment_of_a_backbone_equals_experiment(synthetic_dataset, tmp_path):
+    named = zoo.named_experiment("STGCN", synthetic_dataset, stlora=True, model_overrides={"stlora_rank": 2},
+                                 num_epochs=1, ckpt_save_dir=str(tmp_path))
+    assert named.model is zoo.STGCNSTLoRA and named.model_config.stlora_rank == 2

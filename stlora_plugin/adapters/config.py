@@ -63,6 +63,9 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
              "Core of each NALL: per-node 'full' [N, r, r] or 'diagonal' [N, r], or 'shared' [r, r] (ablation)."),
     "fusion": ("gate", *_choice(FUSIONS),
                "Fusion with the backbone: 'gate' R = sigmoid(F([X, mean Z])), or 'mean' (Y_base + mean Z) / 2."),
+    "gate_bias": (2.0, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)), "a number",
+                  "Initial bias of the gate F (fusion='gate'): at step 0 a share sigmoid(gate_bias) of the forecast "
+                  "comes from the backbone (2: 0.88, 0: 0.5)."),
     "dropout": (0.1, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < 1,
                 "a number in [0, 1)", "Dropout on the adapter path and after each block."),
     "lambda": (1e-4, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0, "a number >= 0",

@@ -157,7 +157,7 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
             *self.stlora_dims, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
             hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
             dropout=hp["dropout"], activation=hp["activation"], input_activation=hp["input_activation"],
-            penalty=hp["lambda"], fusion=hp["fusion"]))
+            penalty=hp["lambda"], fusion=hp["fusion"], gate_bias=hp["gate_bias"]))
         self.register_load_state_dict_post_hook(backbone_checkpoint_hook)
         logger.info("%s: %s", name, parameter_report(self))
 

@@ -21,8 +21,8 @@ Two choices the equations leave open, made here on purpose:
   about half their values are negative; ReLU (or GELU, nearly) would zero that half and the predictors
   would never see a falling forecast (DESIGN.md, "Measured pitfall"). tanh keeps sign and order (it is
   invertible) and only compresses the rare |z| > 2 outliers; "identity" is the other lossless option.
-- The gate bias starts at ``GATE_BIAS_INIT = 2`` (``R ~ 0.88``), so a wrapped model starts close to its
-  backbone's forecast. That matters when fine-tuning on a trained, frozen backbone: with ``R = 0.5`` the
+- The gate bias starts at ``gate_bias = GATE_BIAS_INIT = 2`` (``R ~ 0.88``), so a wrapped model starts close
+  to its backbone's forecast. That matters when fine-tuning on a trained, frozen backbone: with ``R = 0.5`` the
   first steps would halve a good forecast. The predictors still learn at full speed under Adam, whose
   update size does not depend on the ``(1 - R)`` factor of their gradient. ``fusion="mean"`` has no such
   start: at step 0 it returns half the backbone's forecast, which only suits training from scratch.
@@ -64,7 +64,7 @@ class STLoRAFusion(nn.Module):
     def __init__(self, num_nodes: int, input_len: int, output_len: int, *, num_predictors: int = 2,
                  num_layers: int = 2, hidden_size: int = 32, rank: int = 4, alpha: float = 4.0, core: str = "full",
                  dropout: float = 0.0, activation: str = "gelu", input_activation: str = "tanh",
-                 penalty: float = 0.0, fusion: str = "gate"):
+                 penalty: float = 0.0, fusion: str = "gate", gate_bias: float = GATE_BIAS_INIT):
         super().__init__()
         if isinstance(num_predictors, bool) or not isinstance(num_predictors, int) or num_predictors < 1:
             raise ValueError(f"STLoRAFusion: num_predictors={num_predictors!r} is not allowed; expected an int >= 1")
@@ -72,7 +72,7 @@ class STLoRAFusion(nn.Module):
             raise ValueError(f"STLoRAFusion: penalty={penalty!r} is not allowed; expected a float >= 0")
         if fusion not in FUSIONS:
             raise ValueError(f"STLoRAFusion: fusion={fusion!r} is not allowed; choose one of {tuple(FUSIONS)}")
-        self.fusion = fusion
+        self.fusion, self.gate_bias = fusion, float(gate_bias)
         self.num_nodes, self.input_len, self.output_len = num_nodes, input_len, output_len
         self.penalty_weight = float(penalty)
         options = dict(hidden_size=hidden_size, num_layers=num_layers, rank=rank, alpha=alpha, core=core,
@@ -87,11 +87,11 @@ class STLoRAFusion(nn.Module):
 
     def reset_parameters(self) -> None:
         if self.gate is not None:
-            nn.init.constant_(self.gate.bias, GATE_BIAS_INIT)
+            nn.init.constant_(self.gate.bias, self.gate_bias)
 
     def extra_repr(self) -> str:
         return (f"num_nodes={self.num_nodes}, input_len={self.input_len}, output_len={self.output_len}, "
-                f"penalty={self.penalty_weight}, fusion={self.fusion}")
+                f"penalty={self.penalty_weight}, fusion={self.fusion}, gate_bias={self.gate_bias}")
 
     def nalls(self) -> list[NodeAdaptiveLowRankLinear]:
         """Every NALL layer, found by module type."""

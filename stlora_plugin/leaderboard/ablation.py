@@ -9,6 +9,7 @@ stlora               the default ST-LoRA (per-node full cores, gate, lambda pena
 shared_core          one core shared by all nodes (same rank): no node-specific parameters at all
 diagonal_core        per-node diagonal cores ``[N, r]`` instead of full ``[N, r, r]``
 no_gate              plain averaging ``(Y_base + mean Z) / 2`` instead of the learned gate R
+gate_bias0           the learned gate, started at R = 0.5 (gate bias 0) instead of R = 0.88 (bias 2)
 no_lambda            lambda = 0 (no penalty on node-specific parameters)
 single_predictor     K = 1 predictor instead of K chained ones
 freeze               adapters trained on the frozen, trained plain backbone
@@ -42,6 +43,7 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
     "shared_core": ("stlora", {"stlora_core": "shared"}),
     "diagonal_core": ("stlora", {"stlora_core": "diagonal"}),
     "no_gate": ("stlora", {"stlora_fusion": "mean"}),
+    "gate_bias0": ("stlora", {"stlora_gate_bias": 0.0}),
     "no_lambda": ("stlora", {"stlora_lambda": 0.0}),
     "single_predictor": ("stlora", {"stlora_num_predictors": 1}),
     "freeze": ("freeze", {}),

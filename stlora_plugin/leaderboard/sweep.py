@@ -105,8 +105,8 @@ class Sweep:
             model_overrides["stlora_freeze_backbone"] = True
             overrides["finetune_from"] = str(self._best_checkpoint(RunKey(key.dataset, key.model, key.seed, "plain")))
             overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
-        model = zoo.model_class(key.model, stlora=kind != "plain")
-        return zoo.experiment(model, key.dataset, model_overrides=model_overrides, **overrides)
+        return zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
+                                    **overrides)
 
     def _best_checkpoint(self, key: RunKey) -> Path:
         found = sorted((self.ckpt_root / key.slug).glob("*/*_best_val_*.pt"))

@@ -95,6 +95,15 @@ def test_the_gate_starts_close_to_the_backbone():
     assert 1 / (1 + math.exp(-GATE_BIAS_INIT)) > 0.85
 
 
+def test_gate_bias_sets_the_backbone_share_at_step_zero():
+    fusion = _fusion(num_predictors=1, gate_bias=0.0).eval()
+    assert torch.all(fusion.gate.bias == 0.0) and "gate_bias=0.0" in repr(fusion)
+    torch.nn.init.zeros_(fusion.gate.weight)  # R = sigmoid(0) = 0.5 whatever the input
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    z = fusion.predictors[0](torch.tanh(base.transpose(1, 2)))
+    torch.testing.assert_close(fusion(x, base), (0.5 * base.transpose(1, 2) + 0.5 * z).transpose(1, 2))
+
+
 def test_penalty_is_lambda_times_the_norm_of_all_cores():
     fusion = _fusion(num_predictors=2)
     cores = fusion.node_specific_parameters()
