@@ -6,10 +6,13 @@ seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora"
 All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
 Each finished run appends one JSON record to ``runs.jsonl`` in the output folder; a rerun skips what is there,
-and a run that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch.
+and a run that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch. One sweep
+at a time may train into an output folder: a second one started on the same folder stops with an error instead
+of training the same runs twice.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -143,12 +146,19 @@ class Sweep:
 
     def run(self, keys: list[RunKey]) -> list[dict]:
         """Train every key not yet recorded, with a progress bar and an estimate of the time left."""
-        todo = [k for k in keys if k not in self.done()]
-        logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
-        with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
-            for key in bar:
-                bar.set_postfix_str(key.slug)
-                self.run_one(key)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / "runs.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise FileExistsError(f"another sweep is training into {self.out_dir}; wait for it to finish (its "
+                                   f"finished runs are then reused) or choose another --out") from None
+            todo = [k for k in keys if k not in self.done()]
+            logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
+            with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
+                for key in bar:
+                    bar.set_postfix_str(key.slug)
+                    self.run_one(key)
         return self.records()
 
 

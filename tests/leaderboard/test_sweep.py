@@ -27,6 +27,17 @@ def test_plan_orders_plain_before_freeze():
         Sweep("x", Budget(), arms={"a": ("ensemble", {})})
 
 
+def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path):
+    import fcntl
+
+    tmp_path.mkdir(exist_ok=True)
+    with open(tmp_path / "runs.lock", "w") as held:  # a sweep in another process holds the folder
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(FileExistsError, match="another sweep is training into"):
+            Sweep(tmp_path, Budget()).run([RunKey("D", "STID", 0, "plain")])
+    assert Sweep(tmp_path, Budget()).run([]) == []  # free again once released
+
+
 def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
     out = tmp_path / "results"
     budget = Budget(num_epochs=1, batch_size=64)
