@@ -16,7 +16,10 @@ than ``K`` members are padded with membership 0, so padding never contributes. T
     edge_to_node:  X[v] = sum_{(e, j): members[e, j] = v} a[e, j] Y[e]   ( = H Y )
 
 are one gather and one ``index_add`` over all edges: ``O(M K C)``, no loop over nodes or samples, and
-differentiable in ``X``, ``Y`` and the coefficients ``a``.
+differentiable in ``X``, ``Y`` and the coefficients ``a``. When ``a`` is one ``[M, K]`` matrix for all samples
+(the convolution's case), the features are moved node-major first (``[N, F]`` with every leading axis and the
+channels in ``F``), so that each gather and scatter moves whole rows: 2x faster on CPU for ``[B, L, N, C]``
+features than gathering ``C``-wide slices per sample (benchmarks/bench_hypergraph.py).
 
 Shapes:
     members, membership: [M, K]; edge_weight: [M]; features: [..., N, C] (any leading batch axes).
@@ -112,6 +115,11 @@ class Hypergraph:
         """
         self.check_nodes(x)
         a = self.membership if coefficient is None else coefficient
+        if a.ndim == 2:  # one coefficient per member slot: node-major rows, one [1, K] x [K, F] product per edge
+            rows = x.movedim(-2, 0)                                                # [N, ..., C]
+            flat = rows.reshape(self.num_nodes, -1)                                # [N, F]
+            edges = torch.bmm(a.unsqueeze(1), flat[self.members])                  # [M, 1, F]
+            return edges.reshape(self.num_edges, *rows.shape[1:]).movedim(0, -2)  # [..., M, C]
         gathered = x.index_select(-2, self.members.reshape(-1))                  # [..., M*K, C]
         gathered = gathered.unflatten(-2, self.members.shape)                     # [..., M, K, C]
         return (a.unsqueeze(-1) * gathered).sum(-2)                               # [..., M, C]
@@ -125,6 +133,12 @@ class Hypergraph:
             raise ValueError(f"edge features have {y.shape[-2]} hyperedges on axis -2 but the hypergraph has "
                              f"{self.num_edges}; expected [..., M, C]")
         a = self.membership if coefficient is None else coefficient
+        if a.ndim == 2:  # node-major rows: scatter whole rows of all leading axes at once
+            rows = y.movedim(-2, 0)                                                # [M, ..., C]
+            flat = rows.reshape(self.num_edges, -1)                                # [M, F]
+            messages = (a.unsqueeze(-1) * flat.unsqueeze(1)).flatten(0, 1)         # [M*K, F]
+            out = flat.new_zeros(self.num_nodes, flat.shape[1]).index_add(0, self.members.reshape(-1), messages)
+            return out.reshape(self.num_nodes, *rows.shape[1:]).movedim(0, -2)     # [..., N, C]
         messages = a.unsqueeze(-1) * y.unsqueeze(-2)                              # [..., M, K, C]
         messages = messages.flatten(-3, -2)                                       # [..., M*K, C]
         out = messages.new_zeros(*messages.shape[:-2], self.num_nodes, messages.shape[-1])
