@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     study_options(ablate)
     ablate.set_defaults(func=_cmd_ablate)
 
-    sanity = commands.add_parser("sanity", help="plain backbones vs historical inertia (HI) on one dataset")
+    sanity = commands.add_parser("sanity", help="plain models (backbones, ST-SepNet variants) vs historical inertia (HI)")
     sanity.add_argument("--dataset", required=True)
     sanity.add_argument("--models", type=_csv(str), required=True)
     sanity.add_argument("--seed", type=int, default=0)

@@ -32,7 +32,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .. import zoo  # noqa: E402
 from .compare import _context  # noqa: E402
-from .sweep import Budget, Sweep, count_parameters, plan  # noqa: E402
+from .pernode import adapter_diagnostics  # noqa: E402
+from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
 from .tables import comparisons  # noqa: E402
 
 __all__ = ["ABLATIONS", "run_ablation"]
@@ -67,13 +68,15 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     if unknown:
         raise ValueError(f"unknown ablation arms {unknown}; choose from {', '.join(ABLATIONS)}")
     out_dir = Path(out_dir)
+    diagnostics = []
     for dataset in datasets:
         for model in models:
             table = {a: ABLATIONS[a] for a in arms if a != "wide_backbone"}
             if "wide_backbone" in arms:  # sized for this dataset's node count
                 table["wide_backbone"] = _wide_arm(dataset, model, budget)
-            Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table).run(
-                plan([dataset], [model], seeds, ["plain", *table]))
+            sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table)
+            diagnostics += _diagnostics(sweep, sweep.run(plan([dataset], [model], seeds, ["plain", *table])),
+                                        dataset, model, seeds)
     records = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root).records()  # every dataset and model
     rows = []
     for arm in arms:
@@ -90,10 +93,32 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
         lines.append(f"| {r['dataset']} | {r['model']} | {r['variant']} | {r['baseline']} | "
                      f"{r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± {r['variant_std']:.3f} | "
                      f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} |")
+    lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
+              "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
+              "core spread = how much the per-node cores differ (0: all alike).", "",
+              "| dataset | model | arm | gate R | change | core spread | core norm |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['gate_R']:.3f} | {d['adapter_change']:.3f} | "
+              f"{d['core_spread']:.3f} | {d['core_norm']:.3f} |" for d in diagnostics]
     md = out_dir / "ablation.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (out_dir / "ablation.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics}, indent=1),
+                                           encoding="utf-8")
     return [md, out_dir / "ablation.json", _plot(rows, arms, out_dir / "ablation.png")]
+
+
+def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
+    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds``."""
+    out = []
+    for arm, (kind, _) in sweep.arms.items():
+        runs = [r for r in records if (r["dataset"], r["model"], r["variant"]) == (dataset, model, arm)
+                and r["seed"] in seeds]
+        if kind == "plain" or not runs:
+            continue
+        values = [adapter_diagnostics(sweep.config(RunKey(dataset, model, r["seed"], arm), resume=True), r["run_dir"])
+                  for r in runs]
+        out.append({"dataset": dataset, "model": model, "arm": arm,
+                    **{k: sum(v[k] for v in values) / len(values) for k in values[0]}})
+    return out
 
 
 def _plot(rows: list[dict], arms: list[str], path: Path) -> Path:

@@ -1,14 +1,23 @@
-"""Per-node test MAE of a finished run, computed from its best checkpoint.
+"""What a finished run's best checkpoint does on a data split: per-node test MAE, and ST-LoRA's diagnostics.
 
 BasicTS reports metrics averaged over nodes only, and its saved test results are unreliable in 1.1.0 (the last
-partial batch lands at the wrong offset), so this evaluates the best checkpoint on the test split directly,
-with the run's own scaler statistics and the same masking (``null_val``) as the benchmark's masked MAE.
+partial batch lands at the wrong offset), so this evaluates the best checkpoint on a split directly, with the
+run's own scaler statistics and the same masking (``null_val``) as the benchmark's masked MAE.
+
+:func:`adapter_diagnostics` tells where an ST-LoRA model's forecast comes from, on the validation split:
+
+- ``gate_R``: the mean backbone share ``R`` of the gate (``Y = R Y_base + (1 - R) mean Z``); 0.5 for the
+  ``mean`` fusion, which has no gate;
+- ``adapter_change``: mean ``|Y - Y_base|`` in the data's units, how far the adapter moves the forecast;
+- ``core_spread`` / ``core_norm``: :func:`~stlora_plugin.adapters.core_spread` of the trained cores (a spread
+  near 0 means the per-node cores ended up alike: no node-specific adaptation left).
 """
 from __future__ import annotations
 
 import inspect
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -16,34 +25,58 @@ from basicts.data import BasicTSForecastingDataset
 from basicts.utils.mask import null_val_mask
 from torch.utils.data import DataLoader
 
-__all__ = ["per_node_mae"]
+from ..adapters import core_spread
+
+__all__ = ["adapter_diagnostics", "per_node_mae"]
+
+
+def _best_model(cfg, run_dir: str | os.PathLike):
+    """The run's best-validation model in eval mode, and its scaler's mean and std."""
+    ckpt = next(Path(run_dir).glob(f"{cfg.model.__name__}_best_val_*.pt"))
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    model = cfg.model(cfg.model_config)
+    model.load_state_dict(state["model_state_dict"])
+    return model.eval(), state["scaler_stats"]["mean"], state["scaler_stats"]["std"]
+
+
+def _forecasts(cfg, model, mean, std, mode: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(prediction, targets)`` batches of ``mode``'s split in the data's units ([B, H, N] each)."""
+    params = {k: v for k, v in cfg.dataset_params.items() if k != "mode"}
+    takes_timestamps = "inputs_timestamps" in inspect.signature(cfg.model.forward).parameters
+    for batch in DataLoader(BasicTSForecastingDataset(mode=mode, **params), batch_size=batch_size):
+        inputs, targets = batch["inputs"].float(), batch["targets"].float()
+        x = torch.where(null_val_mask(inputs, cfg.null_val), (inputs - mean) / std, torch.zeros_like(inputs))
+        kwargs = {"inputs_timestamps": batch["inputs_timestamps"].float()} if takes_timestamps else {}
+        out = model(x, **kwargs)
+        yield (out["prediction"] if isinstance(out, dict) else out) * std + mean, targets
 
 
 @torch.no_grad()
 def per_node_mae(cfg, run_dir: str | os.PathLike, batch_size: int = 256) -> np.ndarray:
     """``[N]`` masked MAE per node on the test split, in the data's own units."""
-    run_dir = Path(run_dir)
-    ckpt = next(run_dir.glob(f"{cfg.model.__name__}_best_val_*.pt"))
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    model = cfg.model(cfg.model_config)
-    model.load_state_dict(state["model_state_dict"])
-    model.eval()
-    mean, std = state["scaler_stats"]["mean"], state["scaler_stats"]["std"]
-
-    params = {k: v for k, v in cfg.dataset_params.items() if k != "mode"}
-    dataset = BasicTSForecastingDataset(mode="test", **params)
-    takes_timestamps = "inputs_timestamps" in inspect.signature(cfg.model.forward).parameters
-    total = None
-    count = None
-    for batch in DataLoader(dataset, batch_size=batch_size):
-        inputs, targets = batch["inputs"].float(), batch["targets"].float()
-        in_mask = null_val_mask(inputs, cfg.null_val)
-        x = torch.where(in_mask, (inputs - mean) / std, torch.zeros_like(inputs))
-        kwargs = {"inputs_timestamps": batch["inputs_timestamps"].float()} if takes_timestamps else {}
-        out = model(x, **kwargs)
-        prediction = (out["prediction"] if isinstance(out, dict) else out) * std + mean
+    model, mean, std = _best_model(cfg, run_dir)
+    total = count = 0.0
+    for prediction, targets in _forecasts(cfg, model, mean, std, "test", batch_size):
         mask = null_val_mask(targets, cfg.null_val).float()
-        error = (prediction - targets).abs() * mask
-        total = error.sum((0, 1)) if total is None else total + error.sum((0, 1))
-        count = mask.sum((0, 1)) if count is None else count + mask.sum((0, 1))
+        total = total + ((prediction - targets).abs() * mask).sum((0, 1))
+        count = count + mask.sum((0, 1))
     return (total / count.clamp(min=1)).numpy()
+
+
+@torch.no_grad()
+def adapter_diagnostics(cfg, run_dir: str | os.PathLike, batch_size: int = 256) -> dict[str, float]:
+    """Gate share, the adapter's change of the forecast and core spread of an ST-LoRA run (validation split)."""
+    model, mean, std = _best_model(cfg, run_dir)
+    adapter = model.st_lora
+    shares, bases = [], []
+    hooks = [adapter.register_forward_pre_hook(lambda _, args: bases.append(args[1]))]  # (inputs, base)
+    if adapter.gate is not None:
+        hooks.append(adapter.gate.register_forward_hook(lambda _, __, out: shares.append(torch.sigmoid(out).mean())))
+    change = []
+    for prediction, _ in _forecasts(cfg, model, mean, std, "val", batch_size):
+        change.append((prediction - (bases[-1] * std + mean)).abs().mean())
+    for hook in hooks:
+        hook.remove()
+    return {"gate_R": float(torch.stack(shares).mean()) if shares else 0.5,
+            "adapter_change": float(torch.stack(change).mean()), **{
+                f"core_{k.split('_')[-1]}": v for k, v in core_spread(model).items()}}

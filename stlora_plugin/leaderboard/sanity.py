@@ -55,7 +55,7 @@ def run_sanity(dataset: str, models: list[str], seed: int, budget: Budget, out_d
              "params": r["params"]["total"], "sec_per_epoch": r["sec_per_epoch"],
              "beats_HI": r["metrics"]["overall"]["MAE"] < hi["overall"]["MAE"]}
             for r in records if r["dataset"] == dataset and r["model"] in models and r["variant"] == "plain"]
-    lines = [f"# Sanity: backbones vs historical inertia on {dataset}", "",
+    lines = [f"# Sanity: models vs historical inertia on {dataset}", "",
              _context([dataset], models, [seed], budget), "",
              "| model | test MAE | test RMSE | params | s/epoch | beats HI |", "|---|---|---|---|---|---|",
              f"| HI (last value) | {hi['overall']['MAE']:.3f} | {hi['overall']['RMSE']:.3f} | 0 | - | - |"]

@@ -91,10 +91,10 @@ class Sweep:
     def done(self) -> set[RunKey]:
         return {RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) for r in self.records()}
 
-    def config(self, key: RunKey):
-        """The BasicTS config of one run."""
+    def config(self, key: RunKey, *, resume: bool = False):
+        """The BasicTS config of one run (``resume=True``: of a run already on disk, e.g. to evaluate it)."""
         overrides = {"num_epochs": self.budget.num_epochs, "seed": key.seed, "test_interval": 10 ** 6,
-                     "ckpt_save_dir": str(self.ckpt_root / key.slug)}
+                     "ckpt_save_dir": str(self.ckpt_root / key.slug), "resume": resume}
         if self.budget.batch_size:
             overrides["batch_size"] = self.budget.batch_size
         if key.variant not in self.arms:

@@ -15,7 +15,8 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     files = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
                          arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt")
     assert [f.name for f in files] == ["ablation.md", "ablation.json", "ablation.png"]
-    rows = json.loads(files[1].read_text())
+    report = json.loads(files[1].read_text())
+    rows = report["comparisons"]
     pairs = {(r["variant"], r["baseline"]) for r in rows}
     assert pairs == {("stlora", "plain"), ("shared_core", "plain"), ("shared_core", "stlora"),
                      ("wide_backbone", "plain"), ("wide_backbone", "stlora")}
@@ -23,6 +24,11 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     by_arm = {r["variant"]: r["params"] for r in records}
     assert by_arm["wide_backbone"]["total"] >= by_arm["stlora"]["total"] > by_arm["plain"]["total"]
     assert by_arm["wide_backbone"]["adapter"] == 0
+    diagnostics = {d["arm"]: d for d in report["diagnostics"]}
+    assert set(diagnostics) == {"stlora", "shared_core"}  # the arms with an adapter
+    assert diagnostics["shared_core"]["core_spread"] < 1e-6 < 1e-2 < diagnostics["stlora"]["core_spread"]
+    assert all(0 < d["gate_R"] < 1 and d["adapter_change"] > 0 for d in diagnostics.values())
+    assert "| TINY | STID | stlora |" in files[0].read_text().split("Where the forecast comes from")[1]
 
 
 def test_unknown_arm_is_named(tmp_path):
