@@ -98,13 +98,12 @@ WRAPPED = {"STID": STIDSTLoRA, "LSTM": LSTMSTLoRA, "STGCN": STGCNSTLoRA, "GWNet"
 #: ST-SepNet variants under zoo names, so the sweep, sanity and leaderboard commands train them like backbones
 #: (they have no ST-LoRA twin). ``-pooled``: the temporal branch reads nodes pooled to channels (7.7x faster
 #: per step than one language-model sequence per node on CPU, benchmarks/results/bench_sepnet.txt).
+_SEPNET_VARIANTS = (("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
+                    ("STSepNet-LLM", "llm_only"), ("STSepNet-noLLM", "no_llm"))
 SEPNET: dict[str, dict[str, str]] = {
-    **{name: {"variant": variant} for name, variant in (
-        ("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
-        ("STSepNet-LLM", "llm_only"), ("STSepNet-noLLM", "no_llm"))},
-    **{f"{name}-pooled": {"variant": variant, "input_mode": "pooled"} for name, variant in (
-        ("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
-        ("STSepNet-LLM", "llm_only"))},
+    **{name: {"variant": variant} for name, variant in _SEPNET_VARIANTS},
+    **{f"{name}-pooled": {"variant": variant, "input_mode": "pooled"} for name, variant in _SEPNET_VARIANTS
+       if variant != "no_llm"},
 }
 
 

@@ -152,7 +152,7 @@ class Sweep:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise FileExistsError(f"another sweep is training into {self.out_dir}; wait for it to finish (its "
-                                   f"finished runs are then reused) or choose another --out") from None
+                                      f"finished runs are then reused) or choose another --out") from None
             todo = [k for k in keys if k not in self.done()]
             logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
             with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
