@@ -36,3 +36,13 @@ def test_named_experiment_of_a_backbone_equals_experiment(synthetic_dataset, tmp
     named = zoo.named_experiment("STGCN", synthetic_dataset, stlora=True, model_overrides={"stlora_rank": 2},
                                  num_epochs=1, ckpt_save_dir=str(tmp_path))
     assert named.model is zoo.STGCNSTLoRA and named.model_config.stlora_rank == 2
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 5, 10, 30, 100])
+def test_d2stgnn_curriculum_trains_the_whole_horizon_within_the_run(epochs):
+    curriculum = zoo.RECIPES["D2STGNN"].callbacks({"num_epochs": epochs})[1]
+    lengths = [curriculum.curriculum_learning(epoch) for epoch in range(1, epochs + 1)]
+    assert all(1 <= n <= 12 for n in lengths)
+    assert lengths[epochs // 2:] == [12] * (epochs - epochs // 2)  # the second half trains all 12 steps
+    if epochs == 100:  # BasicTS's schedule: one more step every 3 epochs after 10 warm-up epochs
+        assert lengths[10:16] == [1, 1, 1, 2, 2, 2]
