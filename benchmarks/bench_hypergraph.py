@@ -2,10 +2,11 @@
 
 The published ST-SepNet code rebuilds its hypergraph in every forward by copying the node embeddings to
 the CPU, running sklearn ``NearestNeighbors`` on them, filling a dense incidence matrix in a Python loop,
-and creating a fresh hypergraph-convolution layer that it then applies with dense products. The reference
-below reproduces that pattern (with the same HGNN normalization as ``HypergraphConv``, so both compute the
-same kind of layer); this package does ``cdist`` + ``topk`` on the embeddings' device and a sparse
-node -> edge -> node aggregation with a layer built once.
+and creating a fresh hypergraph-convolution layer that it then applies with dense products; its incidence and
+its layers are bfloat16. The reference below reproduces that pattern (with the same HGNN normalization as
+``HypergraphConv``, so both compute the same kind of layer), once in float32 and once in bfloat16 as
+published; this package does ``cdist`` + ``topk`` on the embeddings' device and a sparse
+node -> edge -> node aggregation with a layer built once, in float32.
 
 Both sides start from the same learned embeddings (one ``AdaptiveHypergraph``); the script checks that
 they choose identical hyperedges, then reports the median wall-clock and CPU time of each (autograd on,
@@ -47,20 +48,21 @@ class NaiveHypergraphConv(nn.Module):
         return torch.einsum("nm,...mc->...nc", incidence, edges) * dv[:, None]  # [B, L, N, C]
 
 
-def naive_forward(builder: AdaptiveHypergraph, x: torch.Tensor, k: int, parts: dict) -> tuple:
+def naive_forward(builder: AdaptiveHypergraph, x: torch.Tensor, k: int, parts: dict,
+                  dtype: torch.dtype = torch.float32) -> tuple:
     """The published pattern: host kNN with sklearn, a Python loop filling H, a conv layer made per call."""
     t0 = time.perf_counter()
     points = builder.node_features().detach().cpu().numpy()
     _, indices = NearestNeighbors(n_neighbors=k, metric="euclidean").fit(points).kneighbors(points)
     t1 = time.perf_counter()
     num_nodes = points.shape[0]
-    incidence = torch.zeros(num_nodes, num_nodes, device=x.device)
+    incidence = torch.zeros(num_nodes, num_nodes, device=x.device, dtype=dtype)
     for edge, members in enumerate(indices):
         for node in members:
             incidence[node, edge] = 1.0
     t2 = time.perf_counter()
-    conv = NaiveHypergraphConv(x.shape[-1], x.shape[-1]).to(x.device)
-    out = conv(x, incidence)
+    conv = NaiveHypergraphConv(x.shape[-1], x.shape[-1]).to(x.device, dtype)
+    out = conv(x.to(dtype), incidence)
     if x.is_cuda:
         torch.cuda.synchronize()
     t3 = time.perf_counter()
@@ -110,12 +112,14 @@ def run(num_nodes: int, args) -> str:
     same = sum(a == b for a, b in zip(ours, theirs))
 
     parts: dict = {}
-    (ours_wall, ours_cpu), (naive_wall, naive_cpu) = interleaved_ms(
-        [lambda: package_forward(builder, conv, x), lambda: naive_forward(builder, x, args.k, parts)], args.repeats)
+    (ours_wall, ours_cpu), (naive_wall, naive_cpu), (bf16_wall, bf16_cpu) = interleaved_ms(
+        [lambda: package_forward(builder, conv, x), lambda: naive_forward(builder, x, args.k, parts),
+         lambda: naive_forward(builder, x, args.k, {}, torch.bfloat16)], args.repeats)
     knn, fill, conv_ms = (1e3 * statistics.median(parts[key]) for key in ("knn", "fill", "conv"))
-    return (f"{num_nodes:>5} {ours_wall:>9.2f} {naive_wall:>9.2f} {naive_wall / ours_wall:>8.1f}x "
+    return (f"{num_nodes:>5} {ours_wall:>9.2f} {naive_wall:>10.2f} {naive_wall / ours_wall:>8.1f}x "
             f"{ours_cpu:>8.2f} {naive_cpu:>9.2f} {naive_cpu / ours_cpu:>8.1f}x "
-            f"{knn:>7.2f} {fill:>7.2f} {conv_ms:>7.2f}   {same}/{num_nodes}")
+            f"{knn:>7.2f} {fill:>7.2f} {conv_ms:>7.2f} {bf16_wall:>9.2f} {bf16_wall / ours_wall:>8.1f}x "
+            f"{bf16_cpu / ours_cpu:>8.1f}x   {same}/{num_nodes}")
 
 
 def main(argv=None) -> None:
@@ -138,11 +142,12 @@ def main(argv=None) -> None:
           f"L={args.steps}, N, C={args.hidden}], k {args.k}, median of {args.repeats} runs, autograd on, "
           f"load average at start {os.getloadavg()[0]:.1f}")
     print("# ours = AdaptiveHypergraph() + HypergraphConv (cdist + topk, sparse aggregation, layer built once)")
-    print("# naive = sklearn NearestNeighbors on CPU copies + Python loop filling H + fresh dense conv layer")
+    print("# naive = sklearn NearestNeighbors on CPU copies + Python loop filling H + fresh dense conv layer,")
+    print("#   in float32; bf16 = the same in bfloat16, the published code's dtype for H and its layers")
     print("#   wall = median wall-clock ms, cpu = median process CPU ms (robust to a busy shared machine);")
     print("#   naive wall split into its knn / fill / conv parts; same = hyperedges identical in both")
-    print(f"{'N':>5} {'ours_wall':>9} {'naive_wall':>9} {'speedup':>9} {'ours_cpu':>8} {'naive_cpu':>9} "
-          f"{'speedup':>9} {'knn':>7} {'fill':>7} {'conv':>7}   same")
+    print(f"{'N':>5} {'ours_wall':>9} {'naive_wall':>10} {'speedup':>9} {'ours_cpu':>8} {'naive_cpu':>9} "
+          f"{'speedup':>9} {'knn':>7} {'fill':>7} {'conv':>7} {'bf16_wall':>9} {'speedup':>9} {'cpu_spd':>9}   same")
     with threadpool_limits(args.threads):                                   # sklearn / numpy BLAS threads too
         for num_nodes in args.nodes:
             print(run(num_nodes, args), flush=True)
