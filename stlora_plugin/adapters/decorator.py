@@ -158,6 +158,7 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
             hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
             dropout=hp["dropout"], activation=hp["activation"], input_activation=hp["input_activation"],
             penalty=hp["lambda"], fusion=hp["fusion"], gate_bias=hp["gate_bias"]))
+        self.stlora_frozen = config.stlora_freeze_backbone
         self.register_load_state_dict_post_hook(backbone_checkpoint_hook)
         logger.info("%s: %s", name, parameter_report(self))
 
@@ -169,13 +170,23 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
         out = super(wrapped, self).forward(*args, **kwargs)
         return _fuse(self, inputs, out, name)
 
+    def train(self, mode: bool = True):
+        """``nn.Module.train``; a frozen backbone's normalization layers stay in eval mode (frozen statistics too)."""
+        super(wrapped, self).train(mode)
+        if getattr(self, "stlora_frozen", False):
+            adapter = set(getattr(self, ADAPTER_ATTR).modules())
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._NormBase) and module not in adapter:
+                    module.eval()
+        return self
+
     forward.__signature__ = signature
     forward.__doc__ = f"{backbone.__qualname__}.forward, then the ST-LoRA fusion.\n\n{backbone.forward.__doc__ or ''}"
-    for method in (__init__, forward):
+    for method in (__init__, forward, train):
         method.__qualname__ = f"{qualname}.{method.__name__}"
         method.__module__ = module
     namespace = {
-        "__init__": __init__, "forward": forward, "Config": config_cls, "__module__": module,
+        "__init__": __init__, "forward": forward, "train": train, "Config": config_cls, "__module__": module,
         "__qualname__": qualname, "stlora_backbone": backbone, "stlora_node_field": node_field,
         "aux_loss_keys": tuple(dict.fromkeys((*getattr(backbone, "aux_loss_keys", ()), "aux_loss"))),
         "default_optimizer": NodeGroupAdam,

@@ -347,3 +347,18 @@ def test_a_node_field_default_is_replaced_by_none():
     assert wrapped.Config().num_features is None
     with pytest.raises(ValueError, match="needs num_features"):
         wrapped(wrapped.Config(input_len=12, output_len=12))
+
+
+def test_a_frozen_backbone_keeps_its_batch_norm_statistics_in_training():
+    from stlora_plugin.backbones import GWNet
+
+    wrapped = st_lora(GWNet)
+    settings = dict(num_nodes=N, input_len=12, output_len=12, use_fixed_graph=False)  # adaptive graph only
+    frozen = wrapped(wrapped.Config(**settings, stlora_freeze_backbone=True)).train()
+    norms = [m for m in frozen.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms and all(not m.training for m in norms) and frozen.training
+    before = [m.running_mean.clone() for m in norms]
+    frozen(torch.randn(2, 12, N), torch.rand(2, 12, 2))
+    assert all(torch.equal(b, m.running_mean) for b, m in zip(before, norms))
+    cotrained = wrapped(wrapped.Config(**settings)).train()
+    assert all(m.training for m in cotrained.modules() if isinstance(m, nn.BatchNorm2d))
