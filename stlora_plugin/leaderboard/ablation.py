@@ -18,6 +18,10 @@ wide_backbone        no adapter: the plain backbone widened to at least the para
 
 Every arm is compared with ``plain`` and with ``stlora`` by paired differences over seeds (paired t-test),
 on test data, after the best epoch of every run was chosen on validation data.
+
+Node-specific parameters should matter most where nodes differ most, so the report also splits the test MAE
+change by node: the quarter of nodes whose training series is least like the network's mean
+(:func:`~stlora_plugin.leaderboard.pernode.node_distinctness`, chosen on training data) against the rest.
 """
 from __future__ import annotations
 
@@ -26,13 +30,15 @@ import os
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .. import zoo  # noqa: E402
 from .compare import _context  # noqa: E402
-from .pernode import adapter_diagnostics  # noqa: E402
+from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
 from .tables import comparisons  # noqa: E402
 
@@ -68,15 +74,16 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     if unknown:
         raise ValueError(f"unknown ablation arms {unknown}; choose from {', '.join(ABLATIONS)}")
     out_dir = Path(out_dir)
-    diagnostics = []
+    diagnostics, by_node = [], []
     for dataset in datasets:
         for model in models:
             table = {a: ABLATIONS[a] for a in arms if a != "wide_backbone"}
             if "wide_backbone" in arms:  # sized for this dataset's node count
                 table["wide_backbone"] = _wide_arm(dataset, model, budget)
             sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table)
-            diagnostics += _diagnostics(sweep, sweep.run(plan([dataset], [model], seeds, ["plain", *table])),
-                                        dataset, model, seeds)
+            finished = sweep.run(plan([dataset], [model], seeds, ["plain", *table]))
+            diagnostics += _diagnostics(sweep, finished, dataset, model, seeds)
+            by_node += _distinct_nodes(sweep, finished, dataset, model, seeds)
     records = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root).records()  # every dataset and model
     rows = []
     for arm in arms:
@@ -99,9 +106,18 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
               "| dataset | model | arm | gate R | change | core spread | core norm |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['gate_R']:.3f} | {d['adapter_change']:.3f} | "
               f"{d['core_spread']:.3f} | {d['core_norm']:.3f} |" for d in diagnostics]
+    lines += ["", "Distinct nodes (test MAE change per node, mean over nodes, then mean ± std over seeds): the quarter of "
+              "nodes least like the network mean on training data vs the other nodes; p = paired t-test over seeds "
+              "of the two changes.", "",
+              "| dataset | model | arm | vs | distinct nodes | Δ distinct | Δ other nodes | p |",
+              "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['baseline']} | {d['distinct_nodes']} | "
+              f"{d['distinct_mean']:+.3f} ± {d['distinct_std']:.3f} | {d['other_mean']:+.3f} ± {d['other_std']:.3f} | "
+              f"{d['p_value']:.3f} |" for d in by_node]
     md = out_dir / "ablation.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics}, indent=1),
+    (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics,
+                                                       "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")
     return [md, out_dir / "ablation.json", _plot(rows, arms, out_dir / "ablation.png")]
 
@@ -119,6 +135,37 @@ def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, se
         out.append({"dataset": dataset, "model": model, "arm": arm,
                     **{k: sum(v[k] for v in values) / len(values) for k in values[0]}})
     return out
+
+
+#: (arm, baseline) pairs split by node: ST-LoRA's gain, and per-node cores against one shared core
+NODE_SPLITS = (("stlora", "plain"), ("stlora", "shared_core"))
+
+
+def _distinct_nodes(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
+    """Per-node test MAE change of each pair in :data:`NODE_SPLITS` on the distinct quarter vs the other nodes."""
+    runs = {(r["variant"], r["seed"]): r for r in records
+            if (r["dataset"], r["model"]) == (dataset, model) and r["seed"] in seeds}
+    out, distinct = [], None
+    for arm, baseline in NODE_SPLITS:
+        paired = [s for s in seeds if (arm, s) in runs and (baseline, s) in runs]
+        if not paired:
+            continue
+        if distinct is None:
+            score = node_distinctness(sweep.config(RunKey(dataset, model, paired[0], baseline), resume=True))
+            distinct = score >= np.quantile(score, 0.75)
+        change = np.array([np.subtract(runs[(arm, s)]["per_node_mae"], runs[(baseline, s)]["per_node_mae"])
+                           for s in paired])                                     # [seeds, N]
+        top, rest = change[:, distinct].mean(1), change[:, ~distinct].mean(1)
+        out.append({"dataset": dataset, "model": model, "arm": arm, "baseline": baseline,
+                    "distinct_nodes": f"{int(distinct.sum())} of {distinct.size}", "seeds": len(paired),
+                    "distinct_mean": float(top.mean()), "distinct_std": _std(top),
+                    "other_mean": float(rest.mean()), "other_std": _std(rest),
+                    "p_value": float(stats.ttest_rel(top, rest).pvalue) if len(paired) > 1 else float("nan")})
+    return out
+
+
+def _std(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def _plot(rows: list[dict], arms: list[str], path: Path) -> Path:

@@ -11,6 +11,9 @@ run's own scaler statistics and the same masking (``null_val``) as the benchmark
 - ``adapter_change``: mean ``|Y - Y_base|`` in the data's units, how far the adapter moves the forecast;
 - ``core_spread`` / ``core_norm``: :func:`~stlora_plugin.adapters.core_spread` of the trained cores (a spread
   near 0 means the per-node cores ended up alike: no node-specific adaptation left).
+
+:func:`node_distinctness` ranks nodes by how unlike the network their training series is, to ask whether
+node-specific parameters help where nodes differ most.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from torch.utils.data import DataLoader
 
 from ..adapters import core_spread
 
-__all__ = ["adapter_diagnostics", "per_node_mae"]
+__all__ = ["adapter_diagnostics", "node_distinctness", "per_node_mae"]
 
 
 def _best_model(cfg, run_dir: str | os.PathLike):
@@ -61,6 +64,35 @@ def per_node_mae(cfg, run_dir: str | os.PathLike, batch_size: int = 256) -> np.n
         total = total + ((prediction - targets).abs() * mask).sum((0, 1))
         count = count + mask.sum((0, 1))
     return (total / count.clamp(min=1)).numpy()
+
+
+def node_distinctness(cfg) -> np.ndarray:
+    """``[N]``: 1 - Pearson correlation of each node's training series with the network's mean series.
+
+    The mean is taken over the nodes' standardized series (each node z-scored on its own valid readings), so
+    large nodes do not dominate it and a missing reading does not shift it. 0 for a node that moves with the
+    network, up to 2 for one that moves against it, 1 for a flat node. Training split only: choosing nodes by
+    it does not look at test data. Missing readings (``null_val``) are left out.
+    """
+    params = cfg.dataset_params
+    folder = params.get("data_file_path") or os.path.join("datasets", params["dataset_name"])
+    data = np.load(os.path.join(folder, "train_data.npy")).astype(np.float32)
+    if data.ndim == 3:
+        data = data[..., 0]                                                      # [T, N]: the target channel
+    valid = null_val_mask(torch.from_numpy(data), cfg.null_val).numpy()
+    values = np.where(valid, data, 0.0).astype(np.float64)
+    counts = np.maximum(valid.sum(0), 1)
+    mean = values.sum(0) / counts
+    std = np.sqrt((np.where(valid, values - mean, 0.0) ** 2).sum(0) / counts)
+    present = valid & (std > 0)                                                  # flat nodes have no z-scores
+    z = np.where(present, (values - mean) / np.where(std > 0, std, 1.0), 0.0)  # [T, N]
+    network = np.where(present.any(1), z.sum(1) / np.maximum(present.sum(1), 1), np.nan)
+    out = np.ones(data.shape[1])                                                 # flat or empty nodes
+    for node in range(data.shape[1]):
+        keep = present[:, node] & np.isfinite(network)
+        if keep.sum() > 1 and network[keep].std() > 0:
+            out[node] = 1.0 - np.corrcoef(z[keep, node], network[keep])[0, 1]
+    return out
 
 
 @torch.no_grad()

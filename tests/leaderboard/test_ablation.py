@@ -29,6 +29,13 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     assert diagnostics["shared_core"]["core_spread"] < 1e-6 < 1e-2 < diagnostics["stlora"]["core_spread"]
     assert all(0 < d["gate_R"] < 1 and d["adapter_change"] > 0 for d in diagnostics.values())
     assert "| TINY | STID | stlora |" in files[0].read_text().split("Where the forecast comes from")[1]
+    by_node = {(d["arm"], d["baseline"]): d for d in report["distinct_nodes"]}
+    assert set(by_node) == {("stlora", "plain"), ("stlora", "shared_core")}
+    assert all(d["distinct_nodes"] == "3 of 12" for d in by_node.values())  # a quarter of the synthetic 12 nodes
+    overall = {(r["variant"], r["baseline"]): r for r in rows if r["baseline"] == "plain"}
+    assert abs(by_node[("stlora", "plain")]["distinct_mean"]) + abs(by_node[("stlora", "plain")]["other_mean"]) > 0
+    assert overall[("stlora", "plain")]["seeds"] == by_node[("stlora", "plain")]["seeds"] == 1
+    assert "| TINY | STID | stlora | shared_core | 3 of 12 |" in files[0].read_text()
 
 
 def test_unknown_arm_is_named(tmp_path):
