@@ -52,15 +52,15 @@ def run_sanity(dataset: str, models: list[str], seed: int, budget: Budget, out_d
     records = Sweep(out_dir, budget, ckpt_root=ckpt_root).run(plan([dataset], models, [seed], ["plain"]))
     hi = historical_inertia(dataset)
     rows = [{"model": r["model"], "MAE": r["metrics"]["overall"]["MAE"], "RMSE": r["metrics"]["overall"]["RMSE"],
-             "params": r["params"]["total"], "sec_per_epoch": r["sec_per_epoch"],
+             "params": r["params"]["total"], "trainable": r["params"]["trainable"], "sec_per_epoch": r["sec_per_epoch"],
              "beats_HI": r["metrics"]["overall"]["MAE"] < hi["overall"]["MAE"]}
             for r in records if r["dataset"] == dataset and r["model"] in models and r["variant"] == "plain"]
     lines = [f"# Sanity: models vs historical inertia on {dataset}", "",
              _context([dataset], models, [seed], budget), "",
-             "| model | test MAE | test RMSE | params | s/epoch | beats HI |", "|---|---|---|---|---|---|",
-             f"| HI (last value) | {hi['overall']['MAE']:.3f} | {hi['overall']['RMSE']:.3f} | 0 | - | - |"]
+             "| model | test MAE | test RMSE | params | trainable | s/epoch | beats HI |", "|---|---|---|---|---|---|---|",
+             f"| HI (last value) | {hi['overall']['MAE']:.3f} | {hi['overall']['RMSE']:.3f} | 0 | 0 | - | - |"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['MAE']:.3f} | {r['RMSE']:.3f} | {r['params']:,} | "
+        lines.append(f"| {r['model']} | {r['MAE']:.3f} | {r['RMSE']:.3f} | {r['params']:,} | {r['trainable']:,} | "
                      f"{r['sec_per_epoch']:.1f} | {'yes' if r['beats_HI'] else 'NO'} |")
     md = out_dir / "sanity.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

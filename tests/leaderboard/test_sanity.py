@@ -17,6 +17,9 @@ def test_sanity_against_historical_inertia(synthetic_dataset, tmp_path, monkeypa
     result = json.loads((tmp_path / "out" / "sanity.json").read_text())
     assert result["HI"]["overall"]["MAE"] > 0 and [r["model"] for r in result["models"]] == ["STID"]
     assert "HI (last value)" in md.read_text()
+    row = result["models"][0]
+    assert row["trainable"] == row["params"] > 0  # a plain model trains all its parameters
+    assert f"| {row['params']:,} | {row['trainable']:,} |" in md.read_text()
 
 
 def test_historical_inertia_matches_a_direct_computation(synthetic_dataset):
