@@ -102,8 +102,8 @@ WRAPPED = {"STID": STIDSTLoRA, "LSTM": LSTMSTLoRA, "STGCN": STGCNSTLoRA, "GWNet"
 
 
 #: ST-SepNet variants under zoo names, so the sweep, sanity and leaderboard commands train them like backbones
-#: (they have no ST-LoRA twin). ``-pooled``: the temporal branch reads nodes pooled to channels (7.7x faster
-#: per step than one language-model sequence per node on CPU, benchmarks/results/bench_sepnet.txt).
+#: (they have no ST-LoRA twin). ``-pooled``: the temporal branch reads nodes pooled to channels (2.1x faster
+#: per step than one language-model sequence per node on CPU at 12 -> 12, benchmarks/results/bench_sepnet.txt).
 _SEPNET_VARIANTS = (("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
                     ("STSepNet-LLM", "llm_only"), ("STSepNet-noLLM", "no_llm"))
 SEPNET: dict[str, dict[str, str]] = {

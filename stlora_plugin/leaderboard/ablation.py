@@ -31,7 +31,6 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from scipy import stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -40,7 +39,7 @@ from .. import zoo  # noqa: E402
 from .compare import _context  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
-from .tables import comparisons  # noqa: E402
+from .tables import comparisons, paired_p_value, sample_std  # noqa: E402
 
 __all__ = ["ABLATIONS", "run_ablation"]
 
@@ -158,14 +157,10 @@ def _distinct_nodes(sweep: Sweep, records: list[dict], dataset: str, model: str,
         top, rest = change[:, distinct].mean(1), change[:, ~distinct].mean(1)
         out.append({"dataset": dataset, "model": model, "arm": arm, "baseline": baseline,
                     "distinct_nodes": f"{int(distinct.sum())} of {distinct.size}", "seeds": len(paired),
-                    "distinct_mean": float(top.mean()), "distinct_std": _std(top),
-                    "other_mean": float(rest.mean()), "other_std": _std(rest),
-                    "p_value": float(stats.ttest_rel(top, rest).pvalue) if len(paired) > 1 else float("nan")})
+                    "distinct_mean": float(top.mean()), "distinct_std": sample_std(top),
+                    "other_mean": float(rest.mean()), "other_std": sample_std(rest),
+                    "p_value": paired_p_value(top, rest)})
     return out
-
-
-def _std(values: np.ndarray) -> float:
-    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def _plot(rows: list[dict], arms: list[str], path: Path) -> Path:

@@ -15,10 +15,21 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "render_markdown", "write_tables"]
+__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "paired_p_value", "render_markdown", "sample_std",
+           "write_tables"]
 
 HORIZONS = (("horizon_3", "@3"), ("horizon_6", "@6"), ("horizon_12", "@12"), ("overall", "avg"))
 METRICS = ("MAE", "RMSE", "MAPE")
+
+
+def sample_std(values: np.ndarray) -> float:
+    """Standard deviation over seeds (``ddof=1``); 0 for a single seed."""
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def paired_p_value(b: np.ndarray, a: np.ndarray) -> float:
+    """Two-sided paired t-test of ``b`` against ``a`` over seeds; NaN for one seed or identical pairs."""
+    return float(stats.ttest_rel(b, a).pvalue) if len(a) > 1 and (b - a).std() > 0 else float("nan")
 
 
 def _by_run(records):
@@ -49,12 +60,11 @@ def comparisons(records: list[dict], baseline: str = "plain", variant: str = "st
                 a = np.array([_value(base[s], section, metric) for s in seeds])
                 b = np.array([_value(by_seed[s], section, metric) for s in seeds])
                 d = b - a
-                p = float(stats.ttest_rel(b, a).pvalue) if len(seeds) > 1 and d.std() > 0 else float("nan")
                 rows.append({"dataset": dataset, "model": model, "horizon": label, "metric": metric,
-                             "seeds": len(seeds), "base_mean": a.mean(), "base_std": a.std(ddof=1) if len(a) > 1 else 0.0,
-                             "variant_mean": b.mean(), "variant_std": b.std(ddof=1) if len(b) > 1 else 0.0,
-                             "diff_mean": d.mean(), "diff_std": d.std(ddof=1) if len(d) > 1 else 0.0,
-                             "p_value": p, "baseline": baseline, "variant": variant})
+                             "seeds": len(seeds), "base_mean": a.mean(), "base_std": sample_std(a),
+                             "variant_mean": b.mean(), "variant_std": sample_std(b),
+                             "diff_mean": d.mean(), "diff_std": sample_std(d),
+                             "p_value": paired_p_value(b, a), "baseline": baseline, "variant": variant})
     return rows
 
 
