@@ -5,13 +5,17 @@ from scratch) and ``freeze`` (ST-LoRA adapters trained on top of the frozen, tra
 seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora", {"stlora_fusion": "mean"})}``).
 All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
-Each finished run appends one JSON record to ``runs.jsonl`` in the output folder; a rerun skips what is there,
-and a run that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch. One sweep
-at a time may train into an output folder: a second one started on the same folder stops with an error instead
-of training the same runs twice.
+Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the model settings it was
+trained with (every field of its resolved model config); a rerun skips what is there, and a run that was
+interrupted (its folder has no ``test_metrics.json``) is started again from scratch. A recorded run is reused only
+if the command still resolves to the same settings: after a default changed, or with other ``--stlora`` values,
+the rerun stops with the differences instead of mixing runs of two configurations in one table. One sweep at a
+time may train into an output folder: a second one started on the same folder stops with an error instead of
+training the same runs twice.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import logging
@@ -27,7 +31,7 @@ from .. import zoo
 from ..runtime import launch_training, read_test_metrics, read_training_log
 from .pernode import per_node_mae
 
-__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "count_parameters", "plan"]
+__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "count_parameters", "model_settings", "plan"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,13 @@ def count_parameters(model) -> dict[str, int]:
     }
 
 
+def model_settings(cfg) -> dict:
+    """Every field of a run's resolved model config as JSON values; file locations (absolute paths) are left out,
+    they differ between machines and the dataset is part of the run's key."""
+    values = json.loads(json.dumps(dataclasses.asdict(cfg.model_config), default=repr))
+    return {k: v for k, v in values.items() if not (isinstance(v, str) and os.path.isabs(v))}
+
+
 class Sweep:
     """Train the runs of a comparison, skipping those already recorded in ``out_dir/runs.jsonl``."""
 
@@ -106,6 +117,7 @@ class Sweep:
         model_overrides.update(arm_overrides)
         if kind == "freeze":
             model_overrides["stlora_freeze_backbone"] = True
+        if kind == "freeze" and not resume:
             overrides["finetune_from"] = str(self._best_checkpoint(RunKey(key.dataset, key.model, key.seed, "plain")))
             overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
         return zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
@@ -130,6 +142,7 @@ class Sweep:
         record = {
             **asdict(key),
             "budget": asdict(self.budget),
+            "settings": model_settings(cfg),
             "metrics": read_test_metrics(run_dir),
             "params": count_parameters(model),
             "sec_per_epoch": sum(epoch_times) / len(epoch_times) if epoch_times else None,
@@ -153,6 +166,7 @@ class Sweep:
             except BlockingIOError:
                 raise FileExistsError(f"another sweep is training into {self.out_dir}; wait for it to finish (its "
                                       f"finished runs are then reused) or choose another --out") from None
+            self._check_settings(keys)
             todo = [k for k in keys if k not in self.done()]
             logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
             with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
@@ -160,6 +174,32 @@ class Sweep:
                     bar.set_postfix_str(key.slug)
                     self.run_one(key)
         return self.records()
+
+
+    def _check_settings(self, keys: list[RunKey]) -> None:
+        """Refuse to reuse recorded runs whose model settings differ from what ``keys`` resolve to now."""
+        wanted, stale, unknown = set(keys), [], 0
+        for r in self.records():
+            key = RunKey(r["dataset"], r["model"], r["seed"], r["variant"])
+            if key not in wanted:
+                continue
+            if "settings" not in r:  # written before settings were recorded
+                unknown += 1
+                continue
+            now = model_settings(self.config(key, resume=True))
+            changed = {k: (r["settings"].get(k), now.get(k)) for k in {*now, *r["settings"]}
+                       if r["settings"].get(k) != now.get(k)}
+            if changed:
+                stale.append(f"  {key.slug}: " + ", ".join(f"{k} {old!r} -> {new!r}"
+                                                          for k, (old, new) in sorted(changed.items())))
+        if unknown:
+            logger.warning("%d recorded runs in %s predate recorded settings; reused as they are", unknown,
+                           self.records_path)
+        if stale:
+            raise ValueError(f"{len(stale)} runs recorded in {self.records_path} were trained with other model "
+                             f"settings than this command resolves to now (recorded -> now):\n" + "\n".join(stale)
+                             + "\nChoose another --out for the new settings, or pass the recorded ST-LoRA values "
+                             f"(--stlora KEY=VALUE).")
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:

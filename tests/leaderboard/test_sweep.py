@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, plan
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, model_settings, plan
 
 
 @pytest.fixture
@@ -64,6 +64,26 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
     partial.mkdir(parents=True)
     sweep.run(keys)
     assert len(sweep.records()) == 6 and not partial.exists()
+
+    # runs are reused only under the settings they were trained with
+    stlora = next(r for r in sweep.records() if r["variant"] == "stlora")
+    assert stlora["settings"]["stlora_rank"] == 4
+    changed = Sweep(out, Budget(num_epochs=1, batch_size=64, stlora={"stlora_rank": 2}), ckpt_root=tmp_path / "ckpt")
+    with pytest.raises(ValueError, match=r"(?s)4 runs recorded.*seed0: stlora_rank 4 -> 2.*--stlora KEY=VALUE"):
+        changed.run(keys)
+    legacy = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    for r in legacy:
+        r.pop("settings")
+    (out / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in legacy))
+    assert len(changed.run(keys)) == 6  # records older than settings: reused, with a warning
+
+
+def test_model_settings_leave_out_machine_paths(datasets_env):
+    cfg = Sweep("x", Budget()).config(RunKey("TINY", "STGCN", 0, "stlora"))
+    assert os.path.isabs(cfg.model_config.dataset)  # STGCN reads its graph from the dataset folder
+    settings = model_settings(cfg)
+    assert "dataset" not in settings and settings["num_nodes"] == 12 and settings["stlora_core"] == "full"
+    json.dumps(settings)
 
 
 def test_sensitivity_trains_the_plain_backbone_once(datasets_env, tmp_path):
