@@ -12,6 +12,7 @@ no_gate              plain averaging ``(Y_base + mean Z) / 2`` instead of the le
 gate_bias0           the learned gate, started at R = 0.5 (gate bias 0) instead of R = 0.88 (bias 2)
 no_lambda            lambda = 0 (no penalty on node-specific parameters)
 single_predictor     K = 1 predictor instead of K chained ones
+node_lr10            the node group (per-node cores and their factors A, B) learns at 10x the learning rate
 freeze               adapters trained on the frozen, trained plain backbone
 wide_backbone        no adapter: the plain backbone widened to at least the parameters of backbone + ST-LoRA
 ===================  ==================================================================================
@@ -43,7 +44,7 @@ from .tables import comparisons, paired_p_value, sample_std  # noqa: E402
 
 __all__ = ["ABLATIONS", "run_ablation"]
 
-#: arm -> (kind, model-config overrides); ``wide_backbone`` is sized per dataset at run time
+#: arm -> (kind, overrides) as in sweep.py; ``wide_backbone`` is sized per dataset at run time
 ABLATIONS: dict[str, tuple[str, dict]] = {
     "stlora": ("stlora", {}),
     "shared_core": ("stlora", {"stlora_core": "shared"}),
@@ -52,6 +53,7 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
     "gate_bias0": ("stlora", {"stlora_gate_bias": 0.0}),
     "no_lambda": ("stlora", {"stlora_lambda": 0.0}),
     "single_predictor": ("stlora", {"stlora_num_predictors": 1}),
+    "node_lr10": ("stlora", {"optimizer_params": {"node_lr_scale": 10.0}}),
     "freeze": ("freeze", {}),
     "wide_backbone": ("plain", {}),
 }

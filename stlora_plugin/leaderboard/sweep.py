@@ -2,11 +2,12 @@
 
 Variants (arms) are of three kinds: ``plain`` (the backbone), ``stlora`` (backbone + ST-LoRA trained together
 from scratch) and ``freeze`` (ST-LoRA adapters trained on top of the frozen, trained ``plain`` backbone of the same
-seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora", {"stlora_fusion": "mean"})}``).
+seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora", {"stlora_fusion": "mean"})}``),
+and under the key ``optimizer_params`` optimizer options merged into the recipe's (``{"node_lr_scale": 10.0}``).
 All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
-Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the model settings it was
-trained with (every field of its resolved model config); a rerun skips what is there, and a run that was
+Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the settings it was
+trained with (every field of its resolved model config, and its optimizer options); a rerun skips what is there, and a run that was
 interrupted (its folder has no ``test_metrics.json``) is started again from scratch. A recorded run is reused only
 if the command still resolves to the same settings: after a default changed, or with other ``--stlora`` values,
 the rerun stops with the differences instead of mixing runs of two configurations in one table. One sweep at a
@@ -31,7 +32,7 @@ from .. import zoo
 from ..runtime import launch_training, read_test_metrics, read_training_log
 from .pernode import per_node_mae
 
-__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "count_parameters", "model_settings", "plan"]
+__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "count_parameters", "plan", "run_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +73,11 @@ def count_parameters(model) -> dict[str, int]:
     }
 
 
-def model_settings(cfg) -> dict:
-    """Every field of a run's resolved model config as JSON values; file locations (absolute paths) are left out,
-    they differ between machines and the dataset is part of the run's key."""
-    values = json.loads(json.dumps(dataclasses.asdict(cfg.model_config), default=repr))
+def run_settings(cfg) -> dict:
+    """Every field of a run's resolved model config and its optimizer options, as JSON values; file locations
+    (absolute paths) are left out: they differ between machines, and the dataset is part of the run's key."""
+    values = {**dataclasses.asdict(cfg.model_config), "optimizer_params": cfg.optimizer_params}
+    values = json.loads(json.dumps(values, default=repr))
     return {k: v for k, v in values.items() if not (isinstance(v, str) and os.path.isabs(v))}
 
 
@@ -111,6 +113,8 @@ class Sweep:
         if key.variant not in self.arms:
             raise ValueError(f"unknown variant '{key.variant}'; this sweep has {', '.join(self.arms)}")
         kind, arm_overrides = self.arms[key.variant]
+        arm_overrides = dict(arm_overrides)
+        optimizer_params = arm_overrides.pop("optimizer_params", {})
         model_overrides = dict(self.budget.backbone)
         if kind != "plain":
             model_overrides.update(self.budget.stlora)
@@ -120,8 +124,10 @@ class Sweep:
         if kind == "freeze" and not resume:
             overrides["finetune_from"] = str(self._best_checkpoint(RunKey(key.dataset, key.model, key.seed, "plain")))
             overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
-        return zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
-                                    **overrides)
+        cfg = zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
+                                   **overrides)
+        cfg.optimizer_params = {**cfg.optimizer_params, **optimizer_params}
+        return cfg
 
     def _best_checkpoint(self, key: RunKey) -> Path:
         found = sorted((self.ckpt_root / key.slug).glob("*/*_best_val_*.pt"))
@@ -142,7 +148,7 @@ class Sweep:
         record = {
             **asdict(key),
             "budget": asdict(self.budget),
-            "settings": model_settings(cfg),
+            "settings": run_settings(cfg),
             "metrics": read_test_metrics(run_dir),
             "params": count_parameters(model),
             "sec_per_epoch": sum(epoch_times) / len(epoch_times) if epoch_times else None,
@@ -177,7 +183,7 @@ class Sweep:
 
 
     def _check_settings(self, keys: list[RunKey]) -> None:
-        """Refuse to reuse recorded runs whose model settings differ from what ``keys`` resolve to now."""
+        """Refuse to reuse recorded runs whose settings differ from what ``keys`` resolve to now."""
         wanted, stale, unknown = set(keys), [], 0
         for r in self.records():
             key = RunKey(r["dataset"], r["model"], r["seed"], r["variant"])
@@ -186,7 +192,7 @@ class Sweep:
             if "settings" not in r:  # written before settings were recorded
                 unknown += 1
                 continue
-            now = model_settings(self.config(key, resume=True))
+            now = run_settings(self.config(key, resume=True))
             changed = {k: (r["settings"].get(k), now.get(k)) for k in {*now, *r["settings"]}
                        if r["settings"].get(k) != now.get(k)}
             if changed:
@@ -196,7 +202,7 @@ class Sweep:
             logger.warning("%d recorded runs in %s predate recorded settings; reused as they are", unknown,
                            self.records_path)
         if stale:
-            raise ValueError(f"{len(stale)} runs recorded in {self.records_path} were trained with other model "
+            raise ValueError(f"{len(stale)} runs recorded in {self.records_path} were trained with other "
                              f"settings than this command resolves to now (recorded -> now):\n" + "\n".join(stale)
                              + "\nChoose another --out for the new settings, or pass the recorded ST-LoRA values "
                              f"(--stlora KEY=VALUE).")

@@ -10,8 +10,8 @@ the path in its own group, ``||A||`` grew to 5.5, ``||B||`` to 8.2 and the cores
 across nodes (relative spread). Excluding the cores alone is not enough: ``A`` and ``B`` decay the same way.
 
     group 0: all other parameters                     lr, weight_decay
-    group 1: node-specific parameters (cores)          node_lr (default lr), node_weight_decay (default 0)
-             and the factors acting only through them
+    group 1: node-specific parameters (cores)          node_lr (default lr * node_lr_scale, scale 1),
+             and the factors acting only through them   node_weight_decay (default 0)
 
 BasicTS builds the optimizer as ``cfg.optimizer(model.parameters(), **cfg.optimizer_params)``, which hands
 over bare parameters without module names, so the split reads a mark that the layer creating the parameter
@@ -84,22 +84,30 @@ def split_node_groups(params: Iterable, *, node_lr: Optional[float] = None,
     return out
 
 
-def _check(node_lr: Optional[float], node_weight_decay: float) -> None:
+def _node_lr(lr: float, node_lr: Optional[float], node_lr_scale: float, node_weight_decay: float) -> Optional[float]:
+    """The node group's learning rate (None: the optimizer's), after checking the node-group options."""
     if node_lr is not None and not node_lr > 0:
         raise ValueError(f"node_lr={node_lr!r} is not allowed; expected a float > 0, or None to use lr")
+    if not node_lr_scale > 0:
+        raise ValueError(f"node_lr_scale={node_lr_scale!r} is not allowed; expected a float > 0")
+    if node_lr is not None and node_lr_scale != 1:
+        raise ValueError(f"give node_lr={node_lr!r} or node_lr_scale={node_lr_scale!r}, not both")
     if not node_weight_decay >= 0:
         raise ValueError(f"node_weight_decay={node_weight_decay!r} is not allowed; expected a float >= 0")
+    return lr * node_lr_scale if node_lr_scale != 1 else node_lr
 
 
 class NodeGroupAdam(torch.optim.Adam):
     """Adam with the node group (per-node weights and their factors) free of weight decay unless asked.
 
-    Usable as ``BasicTSForecastingConfig(optimizer=NodeGroupAdam, optimizer_params={"lr": ..., ...})``.
+    Usable as ``BasicTSForecastingConfig(optimizer=NodeGroupAdam, optimizer_params={"lr": ..., ...})``;
+    ``node_lr`` sets the node group's learning rate, or ``node_lr_scale`` sets it relative to ``lr``.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
-                 amsgrad: bool = False, *, node_lr: Optional[float] = None, node_weight_decay: float = 0.0):
-        _check(node_lr, node_weight_decay)
+                 amsgrad: bool = False, *, node_lr: Optional[float] = None, node_lr_scale: float = 1.0,
+                 node_weight_decay: float = 0.0):
+        node_lr = _node_lr(lr, node_lr, node_lr_scale, node_weight_decay)
         groups = split_node_groups(params, node_lr=node_lr, node_weight_decay=node_weight_decay)
         super().__init__(groups, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
@@ -108,7 +116,8 @@ class NodeGroupAdamW(torch.optim.AdamW):
     """AdamW (decoupled decay) with the node group in its own parameter group, as :class:`NodeGroupAdam`."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, node_lr: Optional[float] = None, node_weight_decay: float = 0.0):
-        _check(node_lr, node_weight_decay)
+                 amsgrad: bool = False, *, node_lr: Optional[float] = None, node_lr_scale: float = 1.0,
+                 node_weight_decay: float = 0.0):
+        node_lr = _node_lr(lr, node_lr, node_lr_scale, node_weight_decay)
         groups = split_node_groups(params, node_lr=node_lr, node_weight_decay=node_weight_decay)
         super().__init__(groups, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)

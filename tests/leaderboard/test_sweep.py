@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, model_settings, plan
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, run_settings, plan
 
 
 @pytest.fixture
@@ -78,12 +78,22 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
     assert len(changed.run(keys)) == 6  # records older than settings: reused, with a warning
 
 
-def test_model_settings_leave_out_machine_paths(datasets_env):
+def test_run_settings_leave_out_machine_paths(datasets_env):
     cfg = Sweep("x", Budget()).config(RunKey("TINY", "STGCN", 0, "stlora"))
     assert os.path.isabs(cfg.model_config.dataset)  # STGCN reads its graph from the dataset folder
-    settings = model_settings(cfg)
+    settings = run_settings(cfg)
     assert "dataset" not in settings and settings["num_nodes"] == 12 and settings["stlora_core"] == "full"
+    assert settings["optimizer_params"] == {"lr": 2e-3, "weight_decay": 1e-4}
     json.dumps(settings)
+
+
+def test_an_arm_can_change_optimizer_options(datasets_env):
+    sweep = Sweep("x", Budget(), arms={"fast_cores": ("stlora", {"optimizer_params": {"node_lr_scale": 10.0},
+                                                                  "stlora_rank": 2})})
+    cfg = sweep.config(RunKey("TINY", "STID", 0, "fast_cores"))
+    assert cfg.optimizer_params["node_lr_scale"] == 10.0 and cfg.optimizer_params["lr"] > 0
+    assert cfg.model_config.stlora_rank == 2
+    assert "node_lr_scale" not in sweep.config(RunKey("TINY", "STID", 0, "stlora")).optimizer_params
 
 
 def test_sensitivity_trains_the_plain_backbone_once(datasets_env, tmp_path):

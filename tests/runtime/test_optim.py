@@ -59,10 +59,17 @@ def test_plain_adam_would_decay_the_cores():
 
 
 @pytest.mark.parametrize("kwargs, match", [({"node_lr": 0.0}, "node_lr=0.0"), ({"node_weight_decay": -1.0},
-                                                                               "node_weight_decay=-1.0")])
+                                                                               "node_weight_decay=-1.0"),
+                                           ({"node_lr_scale": 0.0}, "node_lr_scale=0.0"),
+                                           ({"node_lr": 1e-3, "node_lr_scale": 10.0}, "not both")])
 def test_bad_group_options_name_the_option(kwargs, match):
     with pytest.raises(ValueError, match=match):
         NodeGroupAdam(_TwoKinds().parameters(), **kwargs)
+
+
+def test_node_lr_scale_is_relative_to_lr():
+    optimizer = NodeGroupAdam(_TwoKinds().parameters(), lr=2e-3, node_lr_scale=10.0)
+    assert [g["lr"] for g in optimizer.param_groups] == [2e-3, pytest.approx(2e-2)]
 
 
 def test_basicts_builds_it_from_a_config():
