@@ -91,16 +91,19 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
         for baseline in ("plain", "stlora"):
             if arm == baseline:
                 continue
-            rows += [r for r in comparisons(records, baseline=baseline, variant=arm)
+            rows += [{**r, **_validation_delta(records, r["dataset"], r["model"], arm, baseline)}
+                     for r in comparisons(records, baseline=baseline, variant=arm)
                      if r["metric"] == "MAE" and r["horizon"] == "avg"]
     lines = ["# ST-LoRA ablations", "", _context(datasets, models, seeds, budget), "",
              "Δ = arm − baseline in average test MAE (negative: the arm is better), mean ± std over seeds; "
-             "p = paired t-test.", "",
-             "| dataset | model | arm | vs | baseline MAE | arm MAE | Δ | p |", "|---|---|---|---|---|---|---|---|"]
+             "p = paired t-test; Δ val = the same on each run's best validation MAE (what a choice may use).", "",
+             "| dataset | model | arm | vs | baseline MAE | arm MAE | Δ | p | Δ val |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["dataset"], r["model"], r["baseline"], arms.index(r["variant"]))):
         lines.append(f"| {r['dataset']} | {r['model']} | {r['variant']} | {r['baseline']} | "
                      f"{r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± {r['variant_std']:.3f} | "
-                     f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} |")
+                     f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} | "
+                     f"{r['val_diff_mean']:+.3f} ± {r['val_diff_std']:.3f} |")
     lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
               "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
               "core spread = how much the per-node cores differ (0: all alike).", "",
@@ -121,6 +124,14 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
                                                        "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")
     return [md, out_dir / "ablation.json", _plot(rows, arms, out_dir / "ablation.png")]
+
+
+def _validation_delta(records: list[dict], dataset: str, model: str, arm: str, baseline: str) -> dict:
+    """Paired difference arm − baseline of the best validation MAE over the seeds both have."""
+    best = {(r["variant"], r["seed"]): min(r["val_mae"]) for r in records
+            if (r["dataset"], r["model"]) == (dataset, model) and r["val_mae"]}
+    d = np.array([best[(arm, s)] - best[(baseline, s)] for (v, s) in best if v == arm and (baseline, s) in best])
+    return {"val_diff_mean": float(d.mean()) if d.size else float("nan"), "val_diff_std": sample_std(d)}
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:

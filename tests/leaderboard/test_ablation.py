@@ -36,6 +36,8 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     assert abs(by_node[("stlora", "plain")]["distinct_mean"]) + abs(by_node[("stlora", "plain")]["other_mean"]) > 0
     assert overall[("stlora", "plain")]["seeds"] == by_node[("stlora", "plain")]["seeds"] == 1
     assert "| TINY | STID | stlora | shared_core | 3 of 12 |" in files[0].read_text()
+    best_val = {r["variant"]: min(r["val_mae"]) for r in records}  # the validation side of each comparison
+    assert overall[("stlora", "plain")]["val_diff_mean"] == pytest.approx(best_val["stlora"] - best_val["plain"])
 
 
 def test_unknown_arm_is_named(tmp_path):
