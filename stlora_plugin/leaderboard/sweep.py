@@ -6,13 +6,13 @@ seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora"
 and under the key ``optimizer_params`` optimizer options merged into the recipe's (``{"node_lr_scale": 10.0}``).
 All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
-Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the settings it was
-trained with (every field of its resolved model config, and its optimizer options); a rerun skips what is there, and a run that was
-interrupted (its folder has no ``test_metrics.json``) is started again from scratch. A recorded run is reused only
-if the command still resolves to the same settings: after a default changed, or with other ``--stlora`` values,
-the rerun stops with the differences instead of mixing runs of two configurations in one table. One sweep at a
-time may train into an output folder: a second one started on the same folder stops with an error instead of
-training the same runs twice.
+Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the settings it was trained
+with (every field of its resolved model config, and its optimizer options); a rerun skips what is there, and a run
+that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch. A recorded run is
+reused only if the command still resolves to the same settings: after a default changed, or with other
+``--stlora`` values, the rerun stops with the differences instead of mixing runs of two configurations in one
+table. One sweep at a time may train into an output folder: a second one started on the same folder stops with an
+error instead of training the same runs twice.
 """
 from __future__ import annotations
 
@@ -181,7 +181,6 @@ class Sweep:
                     self.run_one(key)
         return self.records()
 
-
     def _check_settings(self, keys: list[RunKey]) -> None:
         """Refuse to reuse recorded runs whose settings differ from what ``keys`` resolve to now."""
         wanted, stale, unknown = set(keys), [], 0
@@ -205,7 +204,7 @@ class Sweep:
             raise ValueError(f"{len(stale)} runs recorded in {self.records_path} were trained with other "
                              f"settings than this command resolves to now (recorded -> now):\n" + "\n".join(stale)
                              + "\nChoose another --out for the new settings, or pass the recorded ST-LoRA values "
-                             f"(--stlora KEY=VALUE).")
+                             "(--stlora KEY=VALUE).")
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:
