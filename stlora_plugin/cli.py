@@ -19,7 +19,8 @@ def _cmd_data_prepare(args) -> None:
 
     options = {k: v for k, v in dict(adj=args.adj, step_minutes=args.step_minutes, start=args.start, key=args.key,
                                      channel=args.channel).items() if v is not None}
-    result = prepare(args.format, args.raw_path, args.out, name=args.name, force=args.force, **options)
+    result = prepare(args.format, args.raw_path, args.out, name=args.name, force=args.force, until=args.until,
+                     **options)
     print(f"prepared {result.path}: {result.num_steps} steps x {result.num_nodes} nodes, "
           f"{result.step_minutes}-minute steps, NaN {100 * result.nan_share:.2f}%, zeros {100 * result.zero_share:.2f}%")
 
@@ -149,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--adj", help="adjacency file (generic, nyc)")
     prep.add_argument("--step-minutes", type=int, help="sampling interval in minutes (generic)")
     prep.add_argument("--start", help="ISO time of the first step (generic), for real time-of-day/day-of-week")
+    prep.add_argument("--until", help="keep only the steps before this date or time, e.g. 2020-01-01 (NYC data "
+                                      "before the COVID-19 collapse); the name gets '-until<date>'")
     prep.add_argument("--key", help="array key inside an .npz (generic)")
     prep.add_argument("--channel", type=int, help="channel of a [T, N, C] array (nyc: 0 inflow, 1 outflow)")
     prep.set_defaults(func=_cmd_data_prepare)

@@ -14,6 +14,7 @@ synthetic  none (generated; see :mod:`.synthetic`)                              
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -145,9 +146,26 @@ FORMATS: dict[str, Callable[..., RawDataset]] = {
 }
 
 
+def _until(raw: RawDataset, until: str) -> RawDataset:
+    """The steps of ``raw`` before time ``until`` (e.g. NYC-Taxi's 2019, before the COVID-19 demand collapse)."""
+    if raw.start is None:
+        raise RawDataError("--until needs the time of the first step; pass --start")
+    try:
+        end = pd.Timestamp(until)
+    except ValueError:
+        raise RawDataError(f"--until {until!r} is not a date or time (e.g. 2020-01-01)") from None
+    steps = (end - pd.Timestamp(raw.start)) // pd.Timedelta(minutes=raw.step_minutes)
+    last = pd.Timestamp(raw.start) + len(raw.data) * pd.Timedelta(minutes=raw.step_minutes)
+    if not 0 < steps <= len(raw.data):
+        raise RawDataError(f"--until {until} is outside the data ({raw.start} to {last})")
+    return dataclasses.replace(raw, data=raw.data[:steps], name=f"{raw.name}-until{end.date()}",
+                               description=f"{raw.description}, before {end}")
+
+
 def prepare(fmt: str, raw_path: str | os.PathLike | None, out: str | os.PathLike, *, name: str | None = None,
-            force: bool = False, **options) -> PreparedDataset:
-    """Read a raw dataset in format ``fmt`` and write it as a BasicTS dataset folder ``out/<name>``."""
+            force: bool = False, until: str | None = None, **options) -> PreparedDataset:
+    """Read a raw dataset in format ``fmt`` and write it as a BasicTS dataset folder ``out/<name>``; with ``until``
+    (a date or time) only the steps before it."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     if fmt != "synthetic":
@@ -155,5 +173,7 @@ def prepare(fmt: str, raw_path: str | os.PathLike | None, out: str | os.PathLike
             raise RawDataError(f"{fmt}: raw path not found: {raw_path}")
         raw_path = Path(raw_path)
     raw = FORMATS[fmt](raw_path, **options)
+    if until is not None:
+        raw = _until(raw, until)
     return write_dataset(raw.data, raw.adj, out, name or raw.name, step_minutes=raw.step_minutes, start=raw.start,
                          force=force, description=raw.description, locations=raw.locations)

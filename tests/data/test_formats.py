@@ -30,6 +30,21 @@ def test_nyc_real(shared_datasets, tmp_path, city, file, channel, name, nodes):
     assert ts[0, 1] == pytest.approx(1 / 7)  # 2019-01-01 was a Tuesday
 
 
+def test_until_keeps_the_steps_before_a_date(shared_datasets, tmp_path):
+    raw = shared_datasets / "NYC-Taxi" / "201901-202012-NYCtaxi-inoutflow-60min.npz"
+    result = prepare("nyc", raw, tmp_path, until="2020-01-01")
+    assert result.path.name == "NYC-Taxi-inflow-until2020-01-01" and result.num_steps == 365 * 24
+    np.testing.assert_array_equal(np.load(result.path / "test_data.npy"),
+                                  np.load(raw)["arr_0"][7008:8760, :, 0].astype(np.float32))
+    for until, match in [("2018-06-01", "outside the data"), ("2021-01-02", "outside the data"),
+                         ("soon", "not a date")]:
+        with pytest.raises(RawDataError, match=match):
+            prepare("nyc", raw, tmp_path / "bad", until=until)
+    np.save(tmp_path / "x.npy", np.ones((100, 3)))
+    with pytest.raises(RawDataError, match="pass --start"):
+        prepare("generic", tmp_path / "x.npy", tmp_path / "bad", step_minutes=5, until="2020-01-01")
+
+
 def test_nyc_30min_single_channel(shared_datasets, tmp_path):
     result = prepare("nyc", shared_datasets / "NYC-Bike" / "201901-202012-NYCbike-outflow-30min.npz", tmp_path)
     assert result.path.name == "NYC-Bike-outflow-30min" and result.step_minutes == 30 and result.num_steps == 35088
