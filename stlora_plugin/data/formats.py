@@ -154,10 +154,10 @@ def _until(raw: RawDataset, until: str) -> RawDataset:
         end = pd.Timestamp(until)
     except ValueError:
         raise RawDataError(f"--until {until!r} is not a date or time (e.g. 2020-01-01)") from None
-    steps = (end - pd.Timestamp(raw.start)) // pd.Timedelta(minutes=raw.step_minutes)
-    last = pd.Timestamp(raw.start) + len(raw.data) * pd.Timedelta(minutes=raw.step_minutes)
+    start, step = pd.Timestamp(raw.start), pd.Timedelta(minutes=raw.step_minutes)
+    steps = (end - start) // step
     if not 0 < steps <= len(raw.data):
-        raise RawDataError(f"--until {until} is outside the data ({raw.start} to {last})")
+        raise RawDataError(f"--until {until} is outside the data ({raw.start} to {start + len(raw.data) * step})")
     return dataclasses.replace(raw, data=raw.data[:steps], name=f"{raw.name}-until{end.date()}",
                                description=f"{raw.description}, before {end}")
 

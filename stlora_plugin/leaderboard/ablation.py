@@ -40,7 +40,7 @@ from .. import zoo  # noqa: E402
 from .compare import _context  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
-from .tables import comparisons, paired_p_value, sample_std  # noqa: E402
+from .tables import comparisons, paired_p_value, sample_std, validation_delta  # noqa: E402
 
 __all__ = ["ABLATIONS", "run_ablation"]
 
@@ -91,7 +91,7 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
         for baseline in ("plain", "stlora"):
             if arm == baseline:
                 continue
-            rows += [{**r, **_validation_delta(records, r["dataset"], r["model"], arm, baseline)}
+            rows += [{**r, **validation_delta(records, r["dataset"], r["model"], baseline, arm)}
                      for r in comparisons(records, baseline=baseline, variant=arm)
                      if r["metric"] == "MAE" and r["horizon"] == "avg"]
     lines = ["# ST-LoRA ablations", "", _context(datasets, models, seeds, budget), "",
@@ -124,14 +124,6 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
                                                        "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")
     return [md, out_dir / "ablation.json", _plot(rows, arms, out_dir / "ablation.png")]
-
-
-def _validation_delta(records: list[dict], dataset: str, model: str, arm: str, baseline: str) -> dict:
-    """Paired difference arm − baseline of the best validation MAE over the seeds both have."""
-    best = {(r["variant"], r["seed"]): min(r["val_mae"]) for r in records
-            if (r["dataset"], r["model"]) == (dataset, model) and r["val_mae"]}
-    d = np.array([best[(arm, s)] - best[(baseline, s)] for (v, s) in best if v == arm and (baseline, s) in best])
-    return {"val_diff_mean": float(d.mean()) if d.size else float("nan"), "val_diff_std": sample_std(d)}
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:

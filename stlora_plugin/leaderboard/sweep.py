@@ -102,7 +102,7 @@ class Sweep:
             return [json.loads(line) for line in f if line.strip()]
 
     def done(self) -> set[RunKey]:
-        return {RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) for r in self.records()}
+        return {_key(r) for r in self.records()}
 
     def config(self, key: RunKey, *, resume: bool = False):
         """The BasicTS config of one run (``resume=True``: of a run already on disk, e.g. to evaluate it)."""
@@ -121,9 +121,10 @@ class Sweep:
         model_overrides.update(arm_overrides)
         if kind == "freeze":
             model_overrides["stlora_freeze_backbone"] = True
-        if kind == "freeze" and not resume:
-            overrides["finetune_from"] = str(self._best_checkpoint(RunKey(key.dataset, key.model, key.seed, "plain")))
-            overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
+            if not resume:  # start from the trained plain backbone
+                plain = RunKey(key.dataset, key.model, key.seed, "plain")
+                overrides["finetune_from"] = str(self._best_checkpoint(plain))
+                overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
         cfg = zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
                                    **overrides)
         cfg.optimizer_params = {**cfg.optimizer_params, **optimizer_params}
@@ -185,7 +186,7 @@ class Sweep:
         """Refuse to reuse recorded runs whose settings differ from what ``keys`` resolve to now."""
         wanted, stale, unknown = set(keys), [], 0
         for r in self.records():
-            key = RunKey(r["dataset"], r["model"], r["seed"], r["variant"])
+            key = _key(r)
             if key not in wanted:
                 continue
             if "settings" not in r:  # written before settings were recorded
@@ -205,6 +206,10 @@ class Sweep:
                              f"settings than this command resolves to now (recorded -> now):\n" + "\n".join(stale)
                              + "\nChoose another --out for the new settings, or pass the recorded ST-LoRA values "
                              "(--stlora KEY=VALUE).")
+
+
+def _key(record: dict) -> RunKey:
+    return RunKey(record["dataset"], record["model"], record["seed"], record["variant"])
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:

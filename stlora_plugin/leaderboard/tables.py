@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "paired_p_value", "render_markdown", "sample_std",
-           "write_tables"]
+           "validation_delta", "write_tables"]
 
 HORIZONS = (("horizon_3", "@3"), ("horizon_6", "@6"), ("horizon_12", "@12"), ("overall", "avg"))
 METRICS = ("MAE", "RMSE", "MAPE")
@@ -66,6 +66,15 @@ def comparisons(records: list[dict], baseline: str = "plain", variant: str = "st
                              "diff_mean": d.mean(), "diff_std": sample_std(d),
                              "p_value": paired_p_value(b, a), "baseline": baseline, "variant": variant})
     return rows
+
+
+def validation_delta(records: list[dict], dataset: str, model: str, baseline: str, variant: str) -> dict:
+    """Paired difference variant − baseline of each run's best validation MAE, over the seeds both have."""
+    runs = _by_run(records)
+    base, var = runs.get((dataset, model, baseline), {}), runs.get((dataset, model, variant), {})
+    d = np.array([min(var[s]["val_mae"]) - min(base[s]["val_mae"]) for s in sorted(set(base) & set(var))
+                  if var[s]["val_mae"] and base[s]["val_mae"]])
+    return {"val_diff_mean": float(d.mean()) if d.size else float("nan"), "val_diff_std": sample_std(d)}
 
 
 def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, run_settings, plan
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, plan, run_settings
 
 
 @pytest.fixture
