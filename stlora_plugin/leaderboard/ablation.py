@@ -37,10 +37,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .. import zoo  # noqa: E402
-from .compare import _context  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
-from .tables import comparisons, paired_p_value, sample_std, validation_delta  # noqa: E402
+from .tables import (comparisons, paired_p_value, report_header, sample_std,  # noqa: E402
+                     validation_delta)
 
 __all__ = ["ABLATIONS", "run_ablation"]
 
@@ -94,7 +94,7 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
             rows += [{**r, **validation_delta(records, r["dataset"], r["model"], baseline, arm)}
                      for r in comparisons(records, baseline=baseline, variant=arm)
                      if r["metric"] == "MAE" and r["horizon"] == "avg"]
-    lines = ["# ST-LoRA ablations", "", _context(datasets, models, seeds, budget), "",
+    lines = ["# ST-LoRA ablations", "", report_header(datasets, models, seeds, budget), "",
              "Δ = arm − baseline in average test MAE (negative: the arm is better), mean ± std over seeds; "
              "p = paired t-test; Δ val = the same on each run's best validation MAE (what a choice may use).", "",
              "| dataset | model | arm | vs | baseline MAE | arm MAE | Δ | p | Δ val |",

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +20,7 @@ import numpy as np  # noqa: E402
 from ..data import derive_dataset  # noqa: E402
 from .plots import plot_all  # noqa: E402
 from .sweep import Budget, Sweep, plan  # noqa: E402
-from .tables import comparisons, write_tables  # noqa: E402
+from .tables import comparisons, report_header, write_tables  # noqa: E402
 
 __all__ = ["SENSITIVITY_KNOBS", "run_leaderboard", "run_sensitivity"]
 
@@ -34,20 +32,6 @@ SENSITIVITY_KNOBS = {
     "train_share": "data",
     "missing_share": "data",
 }
-
-
-def _command() -> str:
-    """The command line that makes these runs (``--report-only`` rebuilds the same tables from them)."""
-    args = [shlex.quote(a) for a in sys.argv[1:] if a != "--report-only"]
-    return "stlora " + " ".join(args) if sys.argv[0].endswith("stlora") else " ".join([sys.argv[0], *args])
-
-
-def _context(datasets, models, seeds, budget: Budget) -> str:
-    batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
-    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} (12 -> 12, 60/20/20 split, masked metrics on "
-            f"the test split)  \nBudget: {budget.num_epochs} epochs per run, {batch}, best epoch chosen on "
-            f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
-            f"ST-LoRA settings: {budget.stlora or 'defaults'}")
 
 
 def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
@@ -62,7 +46,7 @@ def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], bu
     records = [r for r in records if r["dataset"] in datasets and r["model"] in models and r["seed"] in seeds]
     if not records:
         raise ValueError(f"no finished runs for these datasets, models and seeds in {sweep.records_path}")
-    context = _context(datasets, models, seeds, budget)
+    context = report_header(datasets, models, seeds, budget)
     shown = tuple(v for v in variants if v != "plain")
     written = write_tables(records, out_dir, title="Leaderboard: backbone vs backbone + ST-LoRA", context=context,
                            variants=shown)
@@ -98,7 +82,7 @@ def run_sensitivity(dataset: str, model: str, knob: str, values: list[float], se
                                                              "diff_mean", "diff_std", "p_value")},
                      "adapter_params": float(adapter)})
     lines = [f"# Sensitivity of {model} + ST-LoRA to {knob} on {dataset}", "",
-             _context([dataset], [model], seeds, budget), "",
+             report_header([dataset], [model], seeds, budget), "",
              f"| {knob} | plain MAE | +ST-LoRA MAE | Δ | p | adapter params |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['value']:g} | {r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± "

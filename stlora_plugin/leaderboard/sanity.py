@@ -19,8 +19,8 @@ from basicts.utils.mask import null_val_mask
 from torch.utils.data import DataLoader
 
 from ..runtime import dataset_dir, read_meta
-from .compare import _context
 from .sweep import Budget, Sweep, plan
+from .tables import report_header
 
 __all__ = ["historical_inertia", "run_sanity"]
 
@@ -56,7 +56,7 @@ def run_sanity(dataset: str, models: list[str], seed: int, budget: Budget, out_d
              "beats_HI": r["metrics"]["overall"]["MAE"] < hi["overall"]["MAE"]}
             for r in records if r["dataset"] == dataset and r["model"] in models and r["variant"] == "plain"]
     lines = [f"# Sanity: models vs historical inertia on {dataset}", "",
-             _context([dataset], models, [seed], budget), "",
+             report_header([dataset], models, [seed], budget), "",
              "| model | test MAE | test RMSE | params | trainable | s/epoch | beats HI |", "|---|---|---|---|---|---|---|",
              f"| HI (last value) | {hi['overall']['MAE']:.3f} | {hi['overall']['RMSE']:.3f} | 0 | 0 | - | - |"]
     for r in rows:

@@ -9,17 +9,34 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "paired_p_value", "render_markdown", "sample_std",
-           "validation_delta", "write_tables"]
+__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "paired_p_value", "render_markdown", "report_header",
+           "sample_std", "validation_delta", "write_tables"]
 
 HORIZONS = (("horizon_3", "@3"), ("horizon_6", "@6"), ("horizon_12", "@12"), ("overall", "avg"))
 METRICS = ("MAE", "RMSE", "MAPE")
+
+
+def _command() -> str:
+    """The command line that makes these runs (``--report-only`` rebuilds the same tables from them)."""
+    args = [shlex.quote(a) for a in sys.argv[1:] if a != "--report-only"]
+    return "stlora " + " ".join(args) if sys.argv[0].endswith("stlora") else " ".join([sys.argv[0], *args])
+
+
+def report_header(datasets, models, seeds, budget) -> str:
+    """What every report states first: the command, data, budget (a ``sweep.Budget``), seeds and models."""
+    batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
+    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} (12 -> 12, 60/20/20 split, masked metrics on "
+            f"the test split)  \nBudget: {budget.num_epochs} epochs per run, {batch}, best epoch chosen on "
+            f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
+            f"ST-LoRA settings: {budget.stlora or 'defaults'}")
 
 
 def sample_std(values: np.ndarray) -> float:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from stlora_plugin.leaderboard.tables import comparisons, efficiency, render_markdown, write_tables
+from stlora_plugin.leaderboard.sweep import Budget
+from stlora_plugin.leaderboard.tables import comparisons, efficiency, render_markdown, report_header, write_tables
 
 
 def _record(model, variant, seed, mae, params=1000, adapter=0, sec=2.0):
@@ -41,3 +42,12 @@ def test_markdown_and_files(tmp_path):
     files = write_tables(RECORDS, tmp_path, title="T", context="ctx")
     assert [f.name for f in files] == ["leaderboard.md", "leaderboard.csv", "leaderboard.json"]
     assert json.loads(files[2].read_text())["efficiency"][0]["adapter_params"] == 50
+
+
+def test_report_header_states_command_data_budget_and_seeds(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["/venv/bin/stlora", "leaderboard", "--models", "STID", "--report-only"])
+    text = report_header(["D1", "D2"], ["STID"], [0, 1], Budget(3, 64, {"stlora_rank": 2}))
+    assert "Command: `stlora leaderboard --models STID`" in text  # --report-only rebuilds, it is not the command
+    assert "Data: D1, D2" in text and "3 epochs per run, batch 64" in text and "Seeds: 0, 1" in text
+    assert "ST-LoRA settings: {'stlora_rank': 2}" in text
+    assert "recipe batch size" in report_header(["D"], ["STID"], [0], Budget(1, None, {}))
