@@ -3,18 +3,20 @@
 ``st_lora(Backbone)`` builds ``Wrapped.Config``: a ``@dataclass`` subclass of the backbone's config class
 with the fields below added (prefixed ``stlora_`` so they never collide with a backbone field such as
 ``dropout`` or ``hidden_size``, nor with BasicTS's top-level fields, which overwrite model-config fields of
-the same name). Values are plain JSON types, validated in ``__post_init__``. Two presets:
+the same name). Values are plain JSON types, validated in ``__post_init__``. ``HYPERPARAMETERS`` holds the one
+default of every field (the ``default`` preset); the other presets name only what they change:
 
-==========  ====  ===========  ===========  ====  ========  ===================================
-preset      rank  predictors   layers       D     core      parameters on PEMS04 (N = 307)
-==========  ====  ===========  ===========  ====  ========  ===================================
-default     4     2            2            32    full      ~27.5k (4 NALLs, 19.6k of them cores)
-lite        1     1            1            4     diagonal  ~0.8k (307 of them cores)
-==========  ====  ===========  ===========  ====  ========  ===================================
+==========  ====  ==  =  ==  ========  =====================================================================
+preset      rank  K   L  D   core      measured (``benchmarks/results/bench_stlora.txt``, PEMS04 scale N=307)
+==========  ====  ==  =  ==  ========  =====================================================================
+default     2     1   1  8   full      1,860 parameters: +1.5% on STID, +0.7% on STGCN
+lite        1     1   1  4   diagonal  755 parameters
+large       4     2   2  32  full      27,460 parameters (the default before the paper-cost preset)
+==========  ====  ==  =  ==  ========  =====================================================================
 
-The node-specific part costs at least ``N`` parameters per NALL (``N r^2`` full, ``N r`` diagonal), so
-no preset can add less than ``N`` parameters to any backbone. Instead of a preset, ``param_budget`` (a share
-of the backbone's parameters, or a count) lets the model pick rank, hidden size and layers when it is built,
+(K predictors of L residual NALL blocks of hidden size D.) The node-specific part costs ``N`` parameters per
+NALL and rank at least (``N r^2`` full, ``N r`` diagonal). Instead of a preset, ``param_budget`` (a share of
+the backbone's parameters, or a count) lets the model pick rank, hidden size and layers when it is built,
 once ``N`` and the backbone's size are known (``budget.py``); it then overrides those three fields.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
-from .fusion import FUSIONS
+from .fusion import FUSIONS, GATE_BIAS_INIT
 from .nall import CORE_TYPES
 from .predictor import ACTIVATIONS
 from .registration import meta_for
@@ -53,23 +55,25 @@ def _budget(v) -> bool:
 
 #: name -> (default, check, allowed (for messages), help).
 HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
-    "rank": (4, *_int_at_least(1), "Rank r of the NALL update B C_v A."),
+    "rank": (2, *_int_at_least(1), "Rank r of the NALL update B C_v A."),
     "alpha": (4.0, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v > 0, "a number > 0",
               "Scale alpha of the update (applied as alpha / r)."),
-    "num_predictors": (2, *_int_at_least(1), "Number K of chained node-specific predictors."),
-    "num_layers": (2, *_int_at_least(1), "Residual NALL blocks L per predictor."),
-    "hidden_size": (32, *_int_at_least(1), "Hidden size D of the predictors."),
+    "num_predictors": (1, *_int_at_least(1), "Number K of chained node-specific predictors."),
+    "num_layers": (1, *_int_at_least(1), "Residual NALL blocks L per predictor."),
+    "hidden_size": (8, *_int_at_least(1), "Hidden size D of the predictors."),
     "core": ("full", *_choice(CORE_TYPES),
              "Core of each NALL: per-node 'full' [N, r, r] or 'diagonal' [N, r], or 'shared' [r, r] (ablation)."),
     "fusion": ("gate", *_choice(FUSIONS),
-               "Fusion with the backbone: 'gate' R = sigmoid(F([X, mean Z])), or 'mean' (Y_base + mean Z) / 2."),
-    "gate_bias": (2.0, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)), "a number",
-                  "Initial bias of the gate F (fusion='gate'): at step 0 a share sigmoid(gate_bias) of the forecast "
-                  "comes from the backbone (2: 0.88, 0: 0.5)."),
+               "Fusion with the backbone: 'gate' Y = R Y_base + (1 - R) mean Z, R = sigmoid(F([X, mean Z])), or "
+               "'mean' (Y_base + mean Z) / 2."),
+    "gate_bias": (GATE_BIAS_INIT, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)), "a number",
+                  "Initial bias of the gate F (fusion='gate'): R starts near sigmoid(gate_bias). The start is the "
+                  "backbone's forecast whatever it is (the corrections start at zero)."),
     "dropout": (0.1, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v < 1,
                 "a number in [0, 1)", "Dropout on the adapter path and after each block."),
     "lambda": (1e-4, lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v >= 0, "a number >= 0",
-               "Weight lambda of the penalty lambda * ||node-specific parameters||_2 (an auxiliary loss)."),
+               "Weight lambda of the penalty lambda * sum_v ||Delta W_v||_F on the node-specific updates "
+               "(an auxiliary loss)."),
     "activation": ("gelu", *_choice(ACTIVATIONS), "Activation inside the predictor blocks."),
     "input_activation": ("tanh", *_choice(ACTIVATIONS),
                          "Activation on the predictor inputs act(Y_base), act([X, Z]); keep it sign-preserving."),
@@ -80,9 +84,11 @@ HYPERPARAMETERS: dict[str, tuple[Any, Any, str, str]] = {
                      "model is built (share of the backbone's parameters if < 1, else a parameter count)."),
 }
 
+#: preset -> the fields it changes from the defaults above ("default" changes none).
 PRESETS: dict[str, dict[str, Any]] = {
-    "default": {"rank": 4, "num_predictors": 2, "num_layers": 2, "hidden_size": 32, "core": "full"},
-    "lite": {"rank": 1, "alpha": 1.0, "num_predictors": 1, "num_layers": 1, "hidden_size": 4, "core": "diagonal"},
+    "default": {},
+    "lite": {"rank": 1, "alpha": 1.0, "hidden_size": 4, "core": "diagonal"},
+    "large": {"rank": 4, "num_predictors": 2, "num_layers": 2, "hidden_size": 32},
 }
 
 

@@ -36,6 +36,7 @@ import torch
 from basicts.configs import BasicTSModelConfig
 from torch import nn
 
+from stlora_plugin.runtime.callbacks import AuxiliaryLoss
 from stlora_plugin.runtime.optim import NodeGroupAdam
 
 from .budget import apply_budget
@@ -189,6 +190,8 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
         "__init__": __init__, "forward": forward, "train": train, "Config": config_cls, "__module__": module,
         "__qualname__": qualname, "stlora_backbone": backbone, "stlora_node_field": node_field,
         "aux_loss_keys": tuple(dict.fromkeys((*getattr(backbone, "aux_loss_keys", ()), "aux_loss"))),
+        # the runner refuses to start without the penalty's callback (which also checks the optimizer)
+        "_required_callbacks": list(dict.fromkeys((*getattr(backbone, "_required_callbacks", ()), AuxiliaryLoss))),
         "default_optimizer": NodeGroupAdam,
         "default_callbacks": tuple(dict.fromkeys((*getattr(backbone, "default_callbacks", ()),
                                                   ParameterReportCallback))),

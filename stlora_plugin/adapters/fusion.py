@@ -1,31 +1,38 @@
 """ST-LoRA's integration of node-specific predictors with a backbone's forecast.
 
 Ruan et al., "ST-LoRA: Low-rank Adaptation for Spatio-Temporal Forecasting" (ECML-PKDD 2024). With the
-backbone forecast ``Y_base = f(X)``, ``K`` node-specific predictors ``P_k`` and a gate ``F``:
+backbone forecast ``Y_base = f(X)``, ``K`` node-specific predictors ``P_k`` and a gate ``F``, the paper writes
 
     Z_1 = P_1(act(Y_base))
     Z_k = P_k(act([X, Z_{k-1}]))                 k = 2..K, concatenated along time (L + H steps)
-    R   = sigmoid(F([X, mean_k Z_k]))            fusion="gate" (the paper)
+    R   = sigmoid(F([X, mean_k Z_k]))
     Y   = R * Y_base + (1 - R) * mean_k Z_k
-    Y   = (Y_base + mean_k Z_k) / 2               fusion="mean" (ablation: no gate F at all)
 
-and the penalty ``lambda * ||theta_node||_2`` on all node-specific parameters (every NALL core). With
-``core="shared"`` (the ablation control, one core for all nodes) the penalty applies to the same tensors, the
-NALL cores, although they are shared: the arm then differs from the per-node one in node-specificity only,
-not in what lambda regularizes. :meth:`STLoRAFusion.core_parameters` are the penalized tensors,
-:meth:`STLoRAFusion.node_specific_parameters` the per-node ones (none for "shared").
+where each ``Z_k`` is a forecast of its own. Here each predictor forecasts a *correction* ``D_k`` of the
+backbone, ``Z_k = Y_base + D_k``, and its output layer starts at zero (``NodeSpecificPredictor.head``):
 
-Two choices the equations leave open, made here on purpose:
+    D_1 = P_1(act(Y_base))                       Z_1 = Y_base + D_1
+    D_k = P_k(act([X, Z_{k-1}]))                 Z_k = Y_base + D_k
+    R   = sigmoid(F([X, mean_k Z_k]))            fusion="gate" (the paper's gate, same inputs, same meaning)
+    Y   = R * Y_base + (1 - R) * mean_k Z_k  =  Y_base + (1 - R) * mean_k D_k
+    Y   = (Y_base + mean_k Z_k) / 2          =  Y_base + mean_k D_k / 2          fusion="mean" (ablation: no F)
 
-- ``act`` on the predictor inputs defaults to ``tanh``. ``Y_base`` and ``X`` are z-scored by the runner, so
-  about half their values are negative; ReLU (or GELU, nearly) would zero that half and the predictors
-  would never see a falling forecast (DESIGN.md, "Measured pitfall"). tanh keeps sign and order (it is
-  invertible) and only compresses the rare |z| > 2 outliers; "identity" is the other lossless option.
-- The gate bias starts at ``gate_bias = GATE_BIAS_INIT = 2`` (``R ~ 0.88``), so a wrapped model starts close
-  to its backbone's forecast. That matters when fine-tuning on a trained, frozen backbone: with ``R = 0.5`` the
-  first steps would halve a good forecast. The predictors still learn at full speed under Adam, whose
-  update size does not depend on the ``(1 - R)`` factor of their gradient. ``fusion="mean"`` has no such
-  start: at step 0 it returns half the backbone's forecast, which only suits training from scratch.
+The function class is the paper's (a predictor that can output ``Z`` can output ``Z - Y_base``, and ``Y_base``
+reaches every predictor through ``act(Y_base)`` or ``Z_{k-1}``); only the starting point differs: with every
+``D_k = 0`` at step 0, a freshly wrapped model forecasts exactly what its backbone forecasts, in train and in
+eval mode, whatever the gate's random weights (dropout inside the predictors cannot change a zero output).
+Fine-tuning adapters on a trained, frozen backbone therefore starts from the backbone's own forecast.
+``R`` keeps its meaning, the share of the forecast taken from the backbone alone.
+
+The penalty is on the node-specific *update* itself, ``lambda * sum_v ||Delta W_v||_F`` over every NALL and node,
+``Delta W_v = (alpha / r) B C_v A`` (``NodeAdaptiveLowRankLinear.update_norms``, through ``r x r`` Gram
+products). A penalty on the cores alone would constrain nothing: ``B C_v A`` is unchanged under
+``(s B, C_v / s, A)``, so the optimizer could shrink the cores at no cost to the function. With
+``core="shared"`` (the ablation control) the one update counts once per node, the same penalty per node.
+
+``act`` on the predictor inputs defaults to ``tanh``: ``Y_base`` and ``X`` are z-scored by the runner, so about
+half their values are negative and ReLU (or GELU, nearly) would zero that half; tanh keeps sign and order and
+only compresses the rare ``|z| > 2`` outliers. ``docs/stlora.md`` has the measured reasons for both choices.
 """
 from __future__ import annotations
 
@@ -37,20 +44,21 @@ from .predictor import NodeSpecificPredictor, make_activation
 
 __all__ = ["FUSIONS", "GATE_BIAS_INIT", "STLoRAFusion"]
 
-#: Initial bias of the gate ``F``: ``sigmoid(2) ~ 0.88`` of the forecast comes from the backbone at step 0.
-GATE_BIAS_INIT = 2.0
+#: Initial bias of the gate ``F``: ``sigmoid(0) = 0.5``, so ``(1 - R)`` does not damp the corrections' first steps.
+#: The start is the backbone's forecast whatever the bias (the corrections start at zero).
+GATE_BIAS_INIT = 0.0
 
 
-def _gated(fusion, x, y_base, z_mean):
-    gate = torch.sigmoid(fusion.gate(torch.cat([x, z_mean], dim=-1)))  # [B, N, L + H] -> [B, N, H]
-    return gate * y_base + (1.0 - gate) * z_mean  # [B, N, H]
+def _gated(fusion, x, y_base, d_mean):
+    gate = torch.sigmoid(fusion.gate(torch.cat([x, y_base + d_mean], dim=-1)))  # [B, N, L + H] -> [B, N, H]
+    return y_base + (1.0 - gate) * d_mean  # = R * Y_base + (1 - R) * mean_k Z_k, [B, N, H]
 
 
-def _mean(fusion, x, y_base, z_mean):
-    return 0.5 * (y_base + z_mean)  # [B, N, H]
+def _mean(fusion, x, y_base, d_mean):
+    return y_base + 0.5 * d_mean  # = (Y_base + mean_k Z_k) / 2, [B, N, H]
 
 
-#: fusion name -> (has a gate module F, how Y is formed from x [B, N, L], Y_base and mean_k Z_k [B, N, H]).
+#: fusion name -> (has a gate module F, how Y is formed from x [B, N, L], Y_base and mean_k D_k [B, N, H]).
 FUSIONS = {"gate": (True, _gated), "mean": (False, _mean)}
 
 
@@ -98,7 +106,7 @@ class STLoRAFusion(nn.Module):
         return [m for m in self.modules() if isinstance(m, NodeAdaptiveLowRankLinear)]
 
     def core_parameters(self) -> list[nn.Parameter]:
-        """The core of every NALL, per-node or shared: the tensors lambda penalizes."""
+        """The core of every NALL, per-node or shared."""
         return [m.core for m in self.nalls()]
 
     def node_specific_parameters(self) -> list[nn.Parameter]:
@@ -106,18 +114,17 @@ class STLoRAFusion(nn.Module):
         return [m.core for m in self.nalls() if m.node_specific]
 
     def penalty(self) -> torch.Tensor:
-        """``lambda * ||theta_core||_2``, the L2 norm of all NALL cores together (a scalar; see the docstring)."""
-        flat = torch.cat([p.reshape(-1) for p in self.core_parameters()])
-        return self.penalty_weight * torch.linalg.vector_norm(flat)
+        """``lambda * sum_v ||Delta W_v||_F`` over every NALL and node (a scalar; see the module docstring)."""
+        return self.penalty_weight * sum(m.update_norms().sum() for m in self.nalls())
 
     def forward(self, inputs: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         x = inputs.transpose(1, 2)  # [B, N, L]
         y_base = base.transpose(1, 2)  # [B, N, H]
-        z = self.predictors[0](self.input_act(y_base))  # [B, N, H]
-        z_sum = z
+        d = self.predictors[0](self.input_act(y_base))  # [B, N, H], the correction D_1
+        d_sum = d
         for predictor in self.predictors[1:]:
-            z = predictor(self.input_act(torch.cat([x, z], dim=-1)))  # [B, N, L + H] -> [B, N, H]
-            z_sum = z_sum + z
-        z_mean = z_sum / len(self.predictors)  # [B, N, H]
-        fused = FUSIONS[self.fusion][1](self, x, y_base, z_mean)  # [B, N, H]
+            d = predictor(self.input_act(torch.cat([x, y_base + d], dim=-1)))  # [B, N, L + H] -> [B, N, H]
+            d_sum = d_sum + d
+        d_mean = d_sum / len(self.predictors)  # [B, N, H]
+        fused = FUSIONS[self.fusion][1](self, x, y_base, d_mean)  # [B, N, H]
         return fused.transpose(1, 2)  # [B, H, N]

@@ -139,6 +139,25 @@ class NodeAdaptiveLowRankLinear(nn.Module):
             u = torch.einsum("...ns,nrs->...nr", u, core)  # [..., N, r]: C_v u_v for all v at once
         return self.scaling * (u @ self.lora_b.t())  # [..., N, d_out]
 
+    def update_norms(self) -> torch.Tensor:
+        """``||Delta W_v||_F`` for every node, ``[N]``, with ``Delta W_v = (alpha / r) B C_v A``.
+
+        Through ``r x r`` Gram matrices, never the ``[N, d_out, d_in]`` updates:
+        ``||B C A||_F^2 = tr(B^T B C A A^T C^T) = sum((G_B C G_A) * C)`` with ``G_B = B^T B``, ``G_A = A A^T``;
+        for a diagonal core ``c^T (G_B * G_A) c``. Invariant under ``(s B, C / s, A)`` and ``(B, C / s, s A)``.
+        The gradient is zero (not NaN) where an update is exactly zero, as at initialisation.
+        """
+        gram_b = self.lora_b.t() @ self.lora_b  # [r, r]
+        gram_a = self.lora_a @ self.lora_a.t()  # [r, r]
+        if self.core_type == "diagonal":
+            squared = torch.einsum("nr,rs,ns->n", self.core, gram_b * gram_a, self.core)  # [N]
+        else:
+            core = self.core.expand(self.num_nodes, -1, -1)  # [N, r, r]
+            squared = torch.einsum("rs,nst,tu,nru->n", gram_b, core, gram_a, core)  # [N]
+        positive = squared > 0
+        safe = torch.where(positive, squared, torch.ones_like(squared))  # sqrt'(0) is infinite: keep it out
+        return self.scaling * torch.where(positive, safe.sqrt(), torch.zeros_like(squared))
+
     def node_cores(self) -> torch.Tensor:
         """Every node's core entries as rows, ``[N, r * r]`` or ``[N, r]`` (identical rows for "shared")."""
         if self.node_specific:

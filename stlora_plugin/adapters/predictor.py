@@ -5,7 +5,7 @@ series ``X_v`` of each node ``v`` (length ``T``):
 
     H_0 = Conv2D(X)                                          temporal features per node
     H_l = H_{l-1} + Dropout(NALL_l(act(Norm(H_{l-1}))))      l = 1..L
-    Yhat = G(H_L)                                            head to the horizon
+    Yhat = G(H_L)                                            head to the horizon, zero at initialisation
 
 The paper's ``Conv2D`` has a ``1 x 1`` kernel with the time steps as input channels, which is exactly a linear
 map of each node's series; it is applied here as ``nn.Linear`` on ``[B, N, T]`` (same function, no
@@ -75,6 +75,8 @@ class NodeSpecificPredictor(nn.Module):
                                activation=activation)
             for _ in range(num_layers))
         self.head = nn.Linear(hidden_size, out_len)
+        nn.init.zeros_(self.head.weight)  # the predictor's correction starts at exactly zero (fusion.py)
+        nn.init.zeros_(self.head.bias)
 
     def extra_repr(self) -> str:
         return f"in_len={self.in_len}, out_len={self.out_len}, num_nodes={self.num_nodes}"

@@ -9,7 +9,8 @@ stlora               the default ST-LoRA (per-node full cores, gate, lambda pena
 shared_core          one core shared by all nodes (same rank): no node-specific parameters at all
 diagonal_core        per-node diagonal cores ``[N, r]`` instead of full ``[N, r, r]``
 no_gate              plain averaging ``(Y_base + mean Z) / 2`` instead of the learned gate R
-gate_bias0           the learned gate, started at R = 0.5 (gate bias 0) instead of R = 0.88 (bias 2)
+gate_bias0           the learned gate started at R = 0.5 (gate bias 0; the default since the corrections start at 0)
+large_preset         the ``large`` preset (rank 4, K = 2 predictors of 2 blocks, hidden 32; the former default)
 no_lambda            lambda = 0 (no penalty on node-specific parameters)
 single_predictor     K = 1 predictor instead of K chained ones
 node_lr10            the node group (per-node cores and their factors A, B) learns at 10x the learning rate
@@ -37,6 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .. import zoo  # noqa: E402
+from ..adapters.config import PREFIX, PRESETS  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
 from .tables import (comparisons, paired_p_value, report_header, sample_std,  # noqa: E402
@@ -53,6 +55,7 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
     "gate_bias0": ("stlora", {"stlora_gate_bias": 0.0}),
     "no_lambda": ("stlora", {"stlora_lambda": 0.0}),
     "single_predictor": ("stlora", {"stlora_num_predictors": 1}),
+    "large_preset": ("stlora", {PREFIX + k: v for k, v in PRESETS["large"].items()}),
     "node_lr10": ("stlora", {"optimizer_params": {"node_lr_scale": 10.0}}),
     "freeze": ("freeze", {}),
     "wide_backbone": ("plain", {}),

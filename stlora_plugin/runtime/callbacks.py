@@ -2,24 +2,44 @@
 
 ``basicts.runners.callback.AddAuxiliaryLoss`` adds the auxiliary terms to a local variable, so nothing
 extra is ever back-propagated. The runner uses ``forward_return["loss"]`` when that key is present
-(``_metric_forward``), so a working callback writes the total there.
+(``_metric_forward``), so a working callback writes the total there. :class:`AuxiliaryLoss` subclasses
+``AddAuxiliaryLoss``, so it also satisfies models that list BasicTS's callback in ``_required_callbacks``
+(DUET), and it is the callback that ST-LoRA models require (their ``_required_callbacks``): the runner stops
+before training with an error naming it when a config lacks it.
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-from basicts.runners.callback import BasicTSCallback
+from basicts.runners.callback import AddAuxiliaryLoss
 from basicts.utils import RunnerStatus
+
+from .optim import in_node_group
 
 __all__ = ["AuxiliaryLoss"]
 
 
-class AuxiliaryLoss(BasicTSCallback):
-    """Add ``forward_return[key]`` (a scalar tensor) for each key to the training loss."""
+class AuxiliaryLoss(AddAuxiliaryLoss):
+    """Add ``forward_return[key]`` (a scalar tensor) for each key to the training loss.
+
+    At the start of training it also checks the optimizer: a parameter group that applies weight decay to
+    parameters of ST-LoRA's node group (per-node cores and their factors, ``runtime.optim``) would shrink the
+    node-specific update to zero, so training stops there with an error naming the optimizer to use.
+    """
 
     def __init__(self, keys: Iterable[str] = ("aux_loss",)):
-        super().__init__()
-        self.keys = list(keys)
+        super().__init__(list(keys))
+        self.keys = self.losses
+
+    def on_train_start(self, runner, **kwargs):
+        for group in runner.optimizer.param_groups:
+            decayed = [p for p in group["params"] if in_node_group(p)]
+            if decayed and group.get("weight_decay", 0) > 0:
+                raise RuntimeError(
+                    f"{type(runner.optimizer).__name__} applies weight_decay={group['weight_decay']} to {len(decayed)} "
+                    f"tensors of ST-LoRA's node group (per-node cores and their factors A, B), which shrinks the "
+                    "node-specific update to zero; set optimizer=stlora_plugin.runtime.NodeGroupAdam (or "
+                    "NodeGroupAdamW) in the config, or weight_decay=0")
 
     def on_compute_loss(self, runner, **kwargs):
         forward_return = kwargs["forward_return"]

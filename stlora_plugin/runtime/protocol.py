@@ -21,7 +21,7 @@ from .callbacks import AuxiliaryLoss
 from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
-__all__ = ["benchmark_config", "fill_dataset_fields"]
+__all__ = ["benchmark_config", "fill_dataset_fields", "model_callbacks"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,24 @@ def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.Path
     return model_config
 
 
+def model_callbacks(model: type, callbacks=()) -> list:
+    """``callbacks`` plus those ``model`` needs: a working :class:`AuxiliaryLoss` for its ``aux_loss_keys``, each
+    class of its ``_required_callbacks`` not yet present (BasicTS's broken ``AddAuxiliaryLoss`` is met by ours,
+    a subclass), and its ``default_callbacks`` (e.g. the ST-LoRA parameter report)."""
+    callbacks = list(callbacks)
+    aux_keys = getattr(model, "aux_loss_keys", ())
+    needed = ([AuxiliaryLoss] if aux_keys else []) + list(getattr(model, "_required_callbacks", ())) \
+        + list(getattr(model, "default_callbacks", ()))
+    for kind in needed:
+        if any(isinstance(cb, kind) for cb in callbacks):
+            continue
+        if issubclass(AuxiliaryLoss, kind):  # ours, or BasicTS's AddAuxiliaryLoss that it replaces
+            callbacks.append(AuxiliaryLoss(aux_keys or ("aux_loss",)))
+        else:
+            callbacks.append(kind())
+    return callbacks
+
+
 def _experiment_dir(model: type, dataset_name: str) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return os.path.join("checkpoints", model.__name__, f"{dataset_name}_{stamp}_{uuid.uuid4().hex[:6]}")
@@ -71,13 +89,7 @@ def benchmark_config(model: type, model_config: BasicTSModelConfig, dataset: str
     settings = meta.get("regular_settings", {})
     fill_dataset_fields(model_config, folder)
 
-    callbacks = list(overrides.pop("callbacks", []))
-    aux_keys = getattr(model, "aux_loss_keys", ())
-    if aux_keys and not any(isinstance(cb, AuxiliaryLoss) for cb in callbacks):
-        callbacks.append(AuxiliaryLoss(aux_keys))
-    for extra in getattr(model, "default_callbacks", ()):  # e.g. the ST-LoRA parameter report
-        if not any(isinstance(cb, extra) for cb in callbacks):
-            callbacks.append(extra())
+    callbacks = model_callbacks(model, overrides.pop("callbacks", []))
 
     explicit_dir = "ckpt_save_dir" in overrides
     params = dict(

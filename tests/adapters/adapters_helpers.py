@@ -145,8 +145,8 @@ class TinyModel(nn.Module):
         return {"prediction": prediction, "extra": inputs_timestamps.mean()}
 
 
-STIDSTLoRA = st_lora(STID, rank=2, hidden_size=8)
-TinyModelSTLoRA = st_lora(TinyModel, rank=2, hidden_size=8, num_layers=1)
+STIDSTLoRA = st_lora(STID, rank=2, hidden_size=8, num_predictors=2, num_layers=2)
+TinyModelSTLoRA = st_lora(TinyModel, rank=2, hidden_size=8, num_layers=1, num_predictors=2)
 NamedLite = st_lora(TinyModel, name="NamedLite", preset="lite")
 DLinearSTLoRA = st_lora(DLinear, hidden_size=8, rank=2)
 STGCNSTLoRA = st_lora(STGCN, hidden_size=8, rank=2)

@@ -1,4 +1,4 @@
-"""STLoRAFusion: the integration equations, node isolation, the penalty and train/eval behaviour."""
+"""STLoRAFusion: the integration equations, the identity start, node isolation, the penalty, train/eval."""
 from __future__ import annotations
 
 import math
@@ -14,12 +14,16 @@ B, L, H, N = 2, 12, 12, 5
 
 
 def _fusion(**kw) -> STLoRAFusion:
+    """A fusion with non-zero cores and heads, as after training (at initialisation both are zero)."""
     torch.manual_seed(0)
     options = dict(num_predictors=2, num_layers=1, hidden_size=8, rank=2, dropout=0.2, penalty=0.5)
     fusion = STLoRAFusion(N, L, H, **{**options, **kw})
     with torch.no_grad():
         for core in fusion.core_parameters():
             core.normal_()
+        for predictor in fusion.predictors:
+            predictor.head.weight.normal_(std=0.3)
+            predictor.head.bias.normal_(std=0.3)
     return fusion
 
 
@@ -28,13 +32,31 @@ def test_matches_the_equations():
     x, base = torch.randn(B, L, N), torch.randn(B, H, N)
     act = torch.tanh
     xt, bt = x.transpose(1, 2), base.transpose(1, 2)
-    z = [fusion.predictors[0](act(bt))]
+    z = [bt + fusion.predictors[0](act(bt))]  # Z_k = Y_base + D_k
     for k in (1, 2):
-        z.append(fusion.predictors[k](act(torch.cat([xt, z[-1]], -1))))
+        z.append(bt + fusion.predictors[k](act(torch.cat([xt, z[-1]], -1))))
     z_mean = torch.stack(z).mean(0)
     r = torch.sigmoid(fusion.gate(torch.cat([xt, z_mean], -1)))
-    expected = (r * bt + (1 - r) * z_mean).transpose(1, 2)
+    expected = (r * bt + (1 - r) * z_mean).transpose(1, 2)  # the paper's Y = R Y_base + (1 - R) mean Z
     torch.testing.assert_close(fusion(x, base), expected)
+
+
+@pytest.mark.parametrize("fusion_kind", sorted(FUSIONS))
+@pytest.mark.parametrize("core", ["full", "diagonal", "shared"])
+def test_a_fresh_fusion_returns_the_backbone_forecast_exactly(core, fusion_kind):
+    torch.manual_seed(0)
+    fusion = STLoRAFusion(N, L, H, num_predictors=3, core=core, fusion=fusion_kind, dropout=0.5)
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    for mode in (True, False):  # dropout cannot change a zero correction
+        assert torch.equal(fusion.train(mode)(x, base), base)
+
+
+def test_the_identity_start_is_the_zero_head_a_control():
+    fusion = STLoRAFusion(N, L, H)
+    x, base = torch.randn(B, L, N), torch.randn(B, H, N)
+    with torch.no_grad():
+        fusion.predictors[0].head.bias.fill_(0.1)  # a non-zero correction: the output must move
+    assert not torch.allclose(fusion.eval()(x, base), base)
 
 
 @pytest.mark.parametrize("num_predictors", [1, 3])
@@ -64,8 +86,9 @@ def test_mean_fusion_is_the_average_and_has_no_gate():
             == (L + H) * H + H)  # exactly the gate F
     x, base = torch.randn(B, L, N), torch.randn(B, H, N)
     xt = x.transpose(1, 2)
-    z = [fusion.predictors[0](torch.tanh(base.transpose(1, 2)))]
-    z.append(fusion.predictors[1](torch.tanh(torch.cat([xt, z[0]], -1))))
+    bt = base.transpose(1, 2)
+    z = [bt + fusion.predictors[0](torch.tanh(bt))]
+    z.append(bt + fusion.predictors[1](torch.tanh(torch.cat([xt, z[0]], -1))))
     expected = (base + torch.stack(z).mean(0).transpose(1, 2)) / 2
     torch.testing.assert_close(fusion(x, base), expected)
 
@@ -80,44 +103,78 @@ def test_every_option_trains_every_parameter(core, fusion_kind):
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in fusion.parameters())
 
 
-def test_shared_core_has_no_node_specific_parameters_but_is_penalized():
+def _brute_force_update_norms(nall) -> torch.Tensor:
+    """``||(alpha / r) B C_v A||_F`` per node from the materialized ``[N, d_out, d_in]`` updates."""
+    core = nall.core
+    if nall.core_type == "diagonal":
+        core = torch.diag_embed(core)
+    core = core.expand(nall.num_nodes, nall.rank, nall.rank)
+    updates = nall.scaling * nall.lora_b @ core @ nall.lora_a  # [N, d_out, d_in]
+    return torch.linalg.matrix_norm(updates)  # Frobenius
+
+
+def test_shared_core_has_no_node_specific_parameters_but_is_penalized_per_node():
     fusion = _fusion(core="shared")
     assert fusion.node_specific_parameters() == []
     assert not any(is_node_specific(p) for p in fusion.parameters())
     cores = fusion.core_parameters()
     assert [tuple(c.shape) for c in cores] == [(2, 2), (2, 2)]
-    torch.testing.assert_close(fusion.penalty(), 0.5 * torch.sqrt(sum(c.square().sum() for c in cores)))
+    expected = 0.5 * sum(N * _brute_force_update_norms(m)[0] for m in fusion.nalls())
+    torch.testing.assert_close(fusion.penalty(), expected)
 
 
-def test_the_gate_starts_close_to_the_backbone():
+def test_the_gate_starts_at_an_even_share():
     fusion = STLoRAFusion(N, L, H)
-    assert torch.all(fusion.gate.bias == GATE_BIAS_INIT)
-    assert 1 / (1 + math.exp(-GATE_BIAS_INIT)) > 0.85
+    assert GATE_BIAS_INIT == 0.0 and torch.all(fusion.gate.bias == GATE_BIAS_INIT)
 
 
-def test_gate_bias_sets_the_backbone_share_at_step_zero():
-    fusion = _fusion(num_predictors=1, gate_bias=0.0).eval()
-    assert torch.all(fusion.gate.bias == 0.0) and "gate_bias=0.0" in repr(fusion)
-    torch.nn.init.zeros_(fusion.gate.weight)  # R = sigmoid(0) = 0.5 whatever the input
+def test_gate_bias_sets_the_backbone_share_r():
+    fusion = _fusion(num_predictors=1, gate_bias=1.5).eval()
+    assert torch.all(fusion.gate.bias == 1.5) and "gate_bias=1.5" in repr(fusion)
+    torch.nn.init.zeros_(fusion.gate.weight)  # R = sigmoid(1.5) whatever the input
+    r = 1 / (1 + math.exp(-1.5))
     x, base = torch.randn(B, L, N), torch.randn(B, H, N)
-    z = fusion.predictors[0](torch.tanh(base.transpose(1, 2)))
-    torch.testing.assert_close(fusion(x, base), (0.5 * base.transpose(1, 2) + 0.5 * z).transpose(1, 2))
+    z = base.transpose(1, 2) + fusion.predictors[0](torch.tanh(base.transpose(1, 2)))
+    torch.testing.assert_close(fusion(x, base), (r * base.transpose(1, 2) + (1 - r) * z).transpose(1, 2))
 
 
-def test_penalty_is_lambda_times_the_norm_of_all_cores():
+@pytest.mark.parametrize("core", ["full", "diagonal", "shared"])
+def test_update_norms_match_the_materialized_updates(core):
+    fusion = _fusion(core=core, rank=3)
+    for nall in fusion.nalls():
+        torch.testing.assert_close(nall.update_norms(), _brute_force_update_norms(nall))
+
+
+def test_penalty_is_lambda_times_the_sum_of_the_update_norms():
     fusion = _fusion(num_predictors=2)
-    cores = fusion.node_specific_parameters()
-    assert len(cores) == 2  # one NALL per predictor here
-    expected = 0.5 * torch.sqrt(sum(c.square().sum() for c in cores))
+    assert len(fusion.nalls()) == 2  # one NALL per predictor here
+    expected = 0.5 * sum(_brute_force_update_norms(m).sum() for m in fusion.nalls())
     torch.testing.assert_close(fusion.penalty(), expected)
     fusion.penalty().backward()
-    assert all(c.grad.abs().sum() > 0 for c in cores)
+    for nall in fusion.nalls():  # the penalty reaches the cores and both factors
+        assert all(p.grad.abs().sum() > 0 for p in (nall.core, nall.lora_a, nall.lora_b))
+
+
+@pytest.mark.parametrize("core", ["full", "diagonal"])
+def test_penalty_is_invariant_to_rescaling_the_factors(core):
+    """``B C_v A`` and so the penalty are unchanged under ``(s B, C / s, A)``; a core-only norm is not."""
+    fusion = _fusion(core=core)
+    before = fusion.penalty()
+    core_norm = torch.linalg.vector_norm(torch.cat([c.reshape(-1) for c in fusion.core_parameters()]))
+    with torch.no_grad():
+        for nall in fusion.nalls():
+            nall.lora_b.mul_(10.0)
+            nall.core.div_(10.0)
+    torch.testing.assert_close(fusion.penalty(), before)
+    rescaled = torch.linalg.vector_norm(torch.cat([c.reshape(-1) for c in fusion.core_parameters()]))
+    assert rescaled < core_norm / 5  # the control: what a core-only penalty measures moved tenfold
 
 
 def test_penalty_gradient_is_finite_at_zero():
     fusion = STLoRAFusion(N, L, H, penalty=1.0)  # cores start at zero
+    assert fusion.penalty() == 0
     fusion.penalty().backward()
-    assert all(torch.isfinite(c.grad).all() for c in fusion.node_specific_parameters())
+    assert all(torch.isfinite(c.grad).all() for c in fusion.core_parameters())
 
 
 def test_eval_is_deterministic_and_unchanged_by_train_mode():

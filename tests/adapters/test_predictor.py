@@ -16,7 +16,14 @@ def _predictor(**kw) -> NodeSpecificPredictor:
     with torch.no_grad():
         for block in predictor.blocks:
             block.nall.core.normal_()
+        predictor.head.weight.normal_(std=0.3)  # as after training: the head starts at zero
     return predictor.eval()
+
+
+def test_a_fresh_predictor_outputs_zero():
+    torch.manual_seed(0)
+    predictor = NodeSpecificPredictor(T_IN, T_OUT, N, hidden_size=8, rank=2)
+    assert torch.equal(predictor(torch.randn(B, N, T_IN)), torch.zeros(B, N, T_OUT))
 
 
 @pytest.mark.parametrize("num_layers, core", [(1, "full"), (3, "diagonal")])
