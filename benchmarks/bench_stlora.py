@@ -1,25 +1,25 @@
-"""Overhead of ST-LoRA over its backbone at PEMS04 scale (N = 307, batch 64, 12 -> 12), on CPU.
+"""What ST-LoRA costs over each of the zoo's seven backbones at PEMS04 scale, per preset, on CPU.
 
-For STID (the leaderboard setting: 3 layers, time-of-day and day-of-week embeddings) and STGCN (the paper's
-channels), each with the ``default`` and ``lite`` presets, it measures side by side in one run:
+Every backbone at the zoo's benchmark settings (the published sizes: STID hidden 32 with 3 layers, ...),
+N = 307 nodes, batch 64, 12 -> 12. Side by side in one run, for each backbone:
 
-- parameters: adapter / backbone (the targets: default <= 10% on STGCN, lite <= 1%);
-- training-step time (forward, loss, backward, optimizer step), backbone and wrapped models interleaved
-  step by step so that load from other processes hits all of them alike; the ratio of medians. The time is
-  the process's CPU time (with one torch thread, the compute the step needed, whatever else runs on the
-  machine); wall-clock medians are printed too, but on a shared machine they mostly measure the others' load;
-- peak memory of training steps: each model runs in its own subprocess; the peak resident set size during
-  three steps minus the resident size just before them (CPU PyTorch has no allocator statistics), with the
-  ratio to the backbone's. It covers activations, gradients, optimizer state and workspace.
+- parameters: adapter / backbone for every preset (targets of the ``default`` preset: <= 1% on every backbone
+  of >= 250k parameters, <= 2% on STID and LSTM);
+- training-step time (forward, masked MAE + the adapter's penalty, backward, optimizer step) of the plain
+  backbone and of each preset, interleaved step by step so that load from other processes hits all alike; the
+  ratio of medians (target of the ``default`` preset: <= 1.05x). The time is the process's CPU time with one
+  torch thread (the compute the step needed, whatever else runs on the machine).
 
-    python benchmarks/bench_stlora.py [--steps 15] [--threads 1]
+Then the adapter alone (``STLoRAFusion``, default preset, on a given backbone forecast) up to LargeST scale
+(N = 8,600): CPU time per training step and the peak resident memory of its steps, each in its own subprocess,
+to show that both grow linearly in N.
 
-The graph for STGCN comes from a synthetic 307-node dataset written to a temporary folder; the data are
-random tensors of the right shapes (speed does not depend on their values).
+    python benchmarks/bench_stlora.py [--steps 5] [--models STID,LSTM,...] [--nodes 307,883,2150,4300,8600]
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -29,58 +29,66 @@ import tempfile
 import time
 
 import torch
+from basicts.metrics import masked_mae
 
-from basicts.models.STID import STID, STIDConfig
-from stlora_plugin import parameter_report, st_lora
-from stlora_plugin.backbones.stgcn import STGCN, STGCNConfig
+from stlora_plugin import parameter_report, zoo
+from stlora_plugin.adapters import PRESETS, STLoRAFusion
+from stlora_plugin.adapters.config import PREFIX, resolve_hyperparameters
 from stlora_plugin.data import generate_synthetic, write_dataset
-from stlora_plugin.runtime import NodeGroupAdam
+from stlora_plugin.runtime.optim import NodeGroupAdam
 
 NODES, BATCH, LEN = 307, 64, 12
-PRESETS = ("default", "lite")
-BACKBONES = {
-    "STID": (STID, STIDConfig, dict(input_len=LEN, output_len=LEN, num_features=NODES, input_hidden_size=32,
-                                    num_layers=3, if_time_in_day=True, if_day_in_week=True, num_time_in_day=288)),
-    "STGCN": (STGCN, STGCNConfig, dict(input_len=LEN, output_len=LEN, num_nodes=NODES)),
-}
-# module-level wrapped classes, so they have stable names
-WRAPPED = {(name, preset): st_lora(spec[0], name=f"{name}STLoRA_{preset}", preset=preset)
-           for name, spec in BACKBONES.items() for preset in PRESETS}
-globals().update({cls.__name__: cls for cls in WRAPPED.values()})
+MODELS = ("STID", "LSTM", "STGCN", "GWNet", "AGCRN", "D2STGNN", "STAEformer")
 
 
-def build(backbone: str, preset: str | None, dataset: str):
-    """The plain backbone (``preset`` None) or its ST-LoRA twin, with an optimizer."""
-    model_cls, config_cls, kwargs = BACKBONES[backbone]
-    if backbone == "STGCN":
-        kwargs = {**kwargs, "dataset": dataset}
+def build(name: str, preset: str | None, dataset: str):
+    """The zoo's plain backbone (``preset`` None) or its ST-LoRA twin with ``preset``, and the zoo's optimizer."""
+    overrides = None if preset is None else {PREFIX + k: v for k, v in PRESETS[preset].items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = zoo.experiment(zoo.model_class(name, stlora=preset is not None), dataset, num_epochs=1,
+                             model_overrides=overrides, ckpt_save_dir=tmp)
     torch.manual_seed(0)
-    if preset is None:
-        model = model_cls(config_cls(**kwargs))
-        optimizer = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    else:
-        wrapped = WRAPPED[(backbone, preset)]
-        model = wrapped(wrapped.Config(**kwargs))
-        optimizer = NodeGroupAdam(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    return model.train(), optimizer
+    model = cfg.model(cfg.model_config).train()
+    return model, cfg.optimizer(model.parameters(), **cfg.optimizer_params)
 
 
-def batch():
+def batch(nodes: int = NODES):
     g = torch.Generator().manual_seed(1)
     stamps = torch.stack([torch.rand(BATCH, LEN, generator=g), torch.randint(0, 7, (BATCH, LEN), generator=g) / 7], -1)
-    return torch.randn(BATCH, LEN, NODES, generator=g), stamps, torch.randn(BATCH, LEN, NODES, generator=g)
+    return torch.randn(BATCH, LEN, nodes, generator=g), stamps, torch.randn(BATCH, LEN, nodes, generator=g)
 
 
 def train_step(model, optimizer, inputs, stamps, targets) -> None:
-    kwargs = {"inputs_timestamps": stamps} if isinstance(model, STID) else {}
-    out = model(inputs, **kwargs)
+    takes_stamps = "inputs_timestamps" in inspect.signature(type(model).forward).parameters
+    out = model(inputs, inputs_timestamps=stamps) if takes_stamps else model(inputs)
     prediction = out["prediction"] if isinstance(out, dict) else out
-    loss = (prediction - targets).abs().mean()
+    loss = masked_mae(prediction, targets)
     if isinstance(out, dict) and "aux_loss" in out:
         loss = loss + out["aux_loss"]
+    optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+
+
+def backbone_rows(name: str, dataset: str, steps: int) -> list[str]:
+    """Parameters and interleaved CPU step times of the plain backbone and every preset."""
+    runs = {"plain": build(name, None, dataset), **{p: build(name, p, dataset) for p in PRESETS}}
+    data = batch()
+    cpu = {key: [] for key in runs}
+    for rep in range(steps + 1):  # one warm-up step each
+        for key, (model, optimizer) in runs.items():
+            start = time.process_time()
+            train_step(model, optimizer, *data)
+            if rep:
+                cpu[key].append(time.process_time() - start)
+    base = statistics.median(cpu["plain"])
+    rows = []
+    for preset in PRESETS:
+        report = parameter_report(runs[preset][0])
+        median = statistics.median(cpu[preset])
+        rows.append(f"{name:11s} {preset:8s} {report.backbone:10,d} {report.adapter:8,d} "
+                    f"{report.overhead_percent:7.2f}% {base:8.3f} {median:8.3f} {median / base:6.3f}x")
+    return rows
 
 
 def _status_kib(key: str) -> int:
@@ -88,73 +96,72 @@ def _status_kib(key: str) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
 
 
-def memory_child(backbone: str, preset: str, dataset: str, steps: int) -> None:
-    """Subprocess entry: print the peak resident-size growth (bytes) over ``steps`` training steps as JSON.
+def adapter_child(nodes: int, steps: int) -> dict:
+    """Subprocess entry: the adapter alone at ``nodes``: median CPU s/step and peak resident growth (MB)."""
+    hp = resolve_hyperparameters("default", {})
+    torch.manual_seed(0)
+    fusion = STLoRAFusion(nodes, LEN, LEN, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
+                          hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
+                          dropout=hp["dropout"], penalty=hp["lambda"]).train()
+    optimizer = NodeGroupAdam(fusion.parameters(), lr=2e-3, weight_decay=1e-4)
+    inputs, _, targets = batch(nodes)
+    base = torch.randn(BATCH, LEN, nodes)
 
-    The high-water mark is reset just before the steps (``/proc/self/clear_refs``), so import-time peaks do not
-    count; the parent fixes glibc's mmap threshold so that freed tensors go back to the system.
-    """
-    model, optimizer = build(backbone, None if preset == "none" else preset, dataset)
-    data = batch()
+    def step():
+        loss = masked_mae(fusion(inputs, base), targets) + fusion.penalty()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    step()
     with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-        f.write("5")  # reset VmHWM to the current resident size
+        f.write("5")  # reset the high-water mark to the current resident size
     before = _status_kib("VmRSS")
+    times = []
     for _ in range(steps):
-        train_step(model, optimizer, *data)
-    print(json.dumps({"peak_growth": (_status_kib("VmHWM") - before) * 1024}))
+        start = time.process_time()
+        step()
+        times.append(time.process_time() - start)
+    return {"sec": statistics.median(times), "peak_mb": (_status_kib("VmHWM") - before) / 1024,
+            "params": sum(p.numel() for p in fusion.parameters())}
 
 
-def measure_memory(backbone: str, preset: str, dataset: str, steps: int, threads: int) -> float:
-    cmd = [sys.executable, __file__, "--memory-child", backbone, preset, dataset, "--threads", str(threads)]
+def adapter_rows(node_counts: list[int], steps: int) -> list[str]:
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak_growth"] / 2 ** 20
-
-
-def measure_times(backbone: str, dataset: str, steps: int) -> tuple[dict, dict, dict]:
-    """Median CPU and wall time (s) per step of the backbone and each preset, interleaved; parameter reports."""
-    runs = {"none": build(backbone, None, dataset), **{p: build(backbone, p, dataset) for p in PRESETS}}
-    data = batch()
-    cpu, wall = {name: [] for name in runs}, {name: [] for name in runs}
-    for rep in range(steps + 2):
-        for name, (model, optimizer) in runs.items():
-            start_cpu, start_wall = time.process_time(), time.perf_counter()
-            train_step(model, optimizer, *data)
-            if rep >= 2:  # two warm-up steps
-                cpu[name].append(time.process_time() - start_cpu)
-                wall[name].append(time.perf_counter() - start_wall)
-    cpu, wall = ({name: statistics.median(t) for name, t in series.items()} for series in (cpu, wall))
-    return cpu, wall, {p: parameter_report(runs[p][0]) for p in PRESETS}
+    rows = []
+    for nodes in node_counts:
+        out = subprocess.run([sys.executable, __file__, "--adapter-child", str(nodes), "--steps", str(steps)],
+                             check=True, capture_output=True, text=True, env=env).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        rows.append(f"{nodes:7,d} {r['params']:9,d} {1000 * r['sec']:9.2f} {1e6 * r['sec'] / nodes:10.2f} "
+                    f"{r['peak_mb']:9.1f} {1024 * r['peak_mb'] / nodes:10.2f}")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=15, help="timed steps per model")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: CPU time = compute)")
-    parser.add_argument("--memory-child", nargs=3, metavar=("BACKBONE", "PRESET", "DATASET"), help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per model (after one warm-up step)")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo backbones")
+    parser.add_argument("--nodes", default="307,883,2150,4300,8600", help="node counts of the adapter-alone rows")
+    parser.add_argument("--adapter-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    if args.memory_child:
-        memory_child(*args.memory_child, steps=3)
+    torch.set_num_threads(1)
+    if args.adapter_child:
+        print(json.dumps(adapter_child(args.adapter_child, max(args.steps, 10))))
         return
+    print(f"ST-LoRA overhead at PEMS04 scale: N={NODES}, batch {BATCH}, {LEN} -> {LEN}, CPU time with 1 torch thread, "
+          f"median of {args.steps} interleaved training steps (torch {torch.__version__})")
+    print(f"{'backbone':11s} {'preset':8s} {'backbone':>10s} {'adapter':>8s} {'params':>8s} {'plain s':>8s} "
+          f"{'wrapped':>8s} {'time':>7s}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        data, adj = generate_synthetic(num_nodes=NODES, num_days=2, seed=0)
+        data, adj = generate_synthetic(num_nodes=NODES, num_days=1, seed=0)
         dataset = str(write_dataset(data, adj, tmp, "PEMS04_SCALE", step_minutes=5).path)
-        print(f"ST-LoRA overhead at PEMS04 scale: N={NODES}, batch {BATCH}, {LEN} -> {LEN}, CPU, "
-              f"{args.threads} threads, median of {args.steps} interleaved training steps (torch {torch.__version__})")
-        print(f"{'backbone':9s} {'preset':8s} {'backbone':>9s} {'adapter':>8s} {'params':>7s} {'cpu s':>7s} "
-              f"{'wrapped':>8s} {'cpu x':>6s} {'wall s':>7s} {'wrapped':>8s} {'wall x':>6s} {'peak MB':>8s} "
-              f"{'wrapped':>8s} {'mem x':>6s}")
-        for backbone in BACKBONES:
-            cpu, wall, reports = measure_times(backbone, dataset, args.steps)
-            base_mem = measure_memory(backbone, "none", dataset, 3, args.threads)
-            for preset in PRESETS:
-                report = reports[preset]
-                mem = measure_memory(backbone, preset, dataset, 3, args.threads)
-                print(f"{backbone:9s} {preset:8s} {report.backbone:9,d} {report.adapter:8,d} "
-                      f"{report.overhead_percent:6.2f}% {cpu['none']:7.3f} {cpu[preset]:8.3f} "
-                      f"{cpu[preset] / cpu['none']:5.2f}x {wall['none']:7.3f} {wall[preset]:8.3f} "
-                      f"{wall[preset] / wall['none']:5.2f}x {base_mem:8.1f} {mem:8.1f} {mem / base_mem:5.2f}x")
+        for name in args.models.split(","):
+            print("\n".join(backbone_rows(name, dataset, args.steps)), flush=True)
+    print(f"\nThe adapter alone (default preset) on a given forecast, batch {BATCH}: CPU time per training step and "
+          "peak resident memory of its steps, in total and per node")
+    print(f"{'nodes':>7s} {'params':>9s} {'ms/step':>9s} {'us/node':>10s} {'peak MB':>9s} {'KB/node':>10s}")
+    print("\n".join(adapter_rows([int(n) for n in args.nodes.split(",")], args.steps)))
 
 
 if __name__ == "__main__":
