@@ -24,11 +24,15 @@ eval mode, whatever the gate's random weights (dropout inside the predictors can
 Fine-tuning adapters on a trained, frozen backbone therefore starts from the backbone's own forecast.
 ``R`` keeps its meaning, the share of the forecast taken from the backbone alone.
 
-The penalty is on the node-specific *update* itself, ``lambda * sum_v ||Delta W_v||_F`` over every NALL and node,
+The penalty is on the node-specific *update* itself, ``lambda * sum_NALL mean_v ||Delta W_v||_F`` with
 ``Delta W_v = (alpha / r) B C_v A`` (``NodeAdaptiveLowRankLinear.update_norms``, through ``r x r`` Gram
 products). A penalty on the cores alone would constrain nothing: ``B C_v A`` is unchanged under
-``(s B, C_v / s, A)``, so the optimizer could shrink the cores at no cost to the function. With
-``core="shared"`` (the ablation control) the one update counts once per node, the same penalty per node.
+``(s B, C_v / s, A)``, so the optimizer could shrink the cores at no cost to the function. It averages over
+nodes (the sum over nodes divided by ``N``): each node's share of the forecasting gradient is ``1/N`` of the
+loss's, while a norm pulls every node's update toward zero with a fixed force, so a sum over nodes would
+strengthen lambda with ``N`` (measured: with the sum, lambda = 1e-4 held every update at about 1e-4 of ``W``'s
+norm on LOS-LOOP, N = 207; ``docs/stlora.md``). With ``core="shared"`` (the ablation control) the one update is
+every node's update, so it is penalized as much as ``N`` equal per-node updates.
 
 ``act`` on the predictor inputs defaults to ``tanh``: ``Y_base`` and ``X`` are z-scored by the runner, so about
 half their values are negative and ReLU (or GELU, nearly) would zero that half; tanh keeps sign and order and
@@ -114,8 +118,8 @@ class STLoRAFusion(nn.Module):
         return [m.core for m in self.nalls() if m.node_specific]
 
     def penalty(self) -> torch.Tensor:
-        """``lambda * sum_v ||Delta W_v||_F`` over every NALL and node (a scalar; see the module docstring)."""
-        return self.penalty_weight * sum(m.update_norms().sum() for m in self.nalls())
+        """``lambda * sum_NALL mean_v ||Delta W_v||_F`` (a scalar; see the module docstring)."""
+        return self.penalty_weight * sum(m.update_norms().mean() for m in self.nalls())
 
     def forward(self, inputs: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         x = inputs.transpose(1, 2)  # [B, N, L]

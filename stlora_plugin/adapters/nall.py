@@ -19,10 +19,12 @@ shared    ``[r, r]``     one ``C`` for every node: nothing node-specific  ``r (d
 one core expanded over the node axis), but no node-specific parameter at all.
 
 Initialisation: the cores start at zero, so the low-rank update is zero at step 0, while ``A`` and ``B``
-start random (Kaiming-uniform, as LoRA's ``A``). This puts the zero on the node-specific factor on
-purpose: the gradient of ``C_v`` is ``(alpha / r) B^T g_v (A x_v)^T``, non-zero and different for every node
-from the first step, so the cores turn node-specific at once. The LoRA convention ``B = 0`` would give every
-core an exactly zero gradient until ``B`` has grown, and a shared start the optimizer must break first.
+start random (Kaiming-uniform, as LoRA's ``A``). The gradient of ``C_v`` is ``(alpha / r) B^T g_v (A x_v)^T``,
+different for every node from its first non-zero signal, so the cores turn node-specific at once; the LoRA
+convention ``B = 0`` would keep every core's gradient at zero until ``B`` has grown. Inside ST-LoRA the
+predictor's output layer starts at zero as well (``predictor.py``), which is what makes a wrapped model start
+exactly as its backbone. :meth:`NodeAdaptiveLowRankLinear.update_norms` gives ``||Delta W_v||_F`` per node for
+the penalty, through ``r x r`` Gram products.
 Per-node cores are marked node-specific and ``A``, ``B`` as their factors (``stlora_plugin.runtime.optim``),
 so that the optimizer keeps weight decay off the whole ``B C_v A`` path: its gradient is small, and under
 coupled decay all three shrink to zero within a few hundred steps (measured; see ``runtime/optim.py``). A

@@ -94,16 +94,20 @@ def parameter_report(model) -> ParameterReport:
 
 @torch.no_grad()
 def core_spread(model) -> dict[str, float]:
-    """``{"relative_spread": ..., "node_norm": ...}`` of the per-node cores (see the module docstring).
+    """``{"relative_spread", "node_norm", "update_norm"}`` of the per-node cores (see the module docstring).
 
-    ``node_norm`` is the mean over nodes of ``||C_v||`` (all of node v's core entries together).
+    ``node_norm`` is the mean over nodes of ``||C_v||`` (all of node v's core entries together); ``update_norm``
+    the mean over nodes of ``sum_NALL ||Delta W_v||_F``, the size of what the cores do (a core norm alone can
+    shrink at no cost while ``A``, ``B`` grow).
     """
     nalls = _unwrap(model).st_lora.nalls()
     flat = torch.cat([nall.node_cores() for nall in nalls], dim=1).float()  # [N, P], identical rows if shared
     total = torch.linalg.matrix_norm(flat)
     spread = torch.linalg.matrix_norm(flat - flat.mean(dim=0, keepdim=True))
+    with torch.no_grad():
+        update = sum(nall.update_norms() for nall in nalls)  # [N]
     return {"relative_spread": float(spread / total) if total > 0 else 0.0,
-            "node_norm": float(flat.norm(dim=1).mean())}
+            "node_norm": float(flat.norm(dim=1).mean()), "update_norm": float(update.mean())}
 
 
 class ParameterReportCallback(BasicTSCallback):

@@ -71,7 +71,7 @@ def _wide_arm(dataset: str, model: str, budget: Budget) -> tuple[str, dict]:
 
 def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
                  out_dir: str | os.PathLike, arms: list[str] | None = None,
-                 ckpt_root: str | os.PathLike = "checkpoints/ablation") -> list[Path]:
+                 ckpt_root: str | os.PathLike | None = None) -> list[Path]:
     """Train every arm (reusing finished runs) and write ``ablation.md`` and ``ablation.json``."""
     arms = arms or list(ABLATIONS)
     unknown = [a for a in arms if a not in ABLATIONS]
@@ -109,10 +109,13 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
                      f"{r['val_diff_mean']:+.3f} ± {r['val_diff_std']:.3f} |")
     lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
               "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
-              "core spread = how much the per-node cores differ (0: all alike).", "",
-              "| dataset | model | arm | gate R | change | core spread | core norm |", "|---|---|---|---|---|---|---|"]
+              "core spread = how much the per-node cores differ (0: all alike), update norm = mean over nodes of "
+              "sum ||B C_v A|| (0: no node-specific update).", "",
+              "| dataset | model | arm | gate R | change | core spread | core norm | update norm |",
+              "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['gate_R']:.3f} | {d['adapter_change']:.3f} | "
-              f"{d['core_spread']:.3f} | {d['core_norm']:.3f} |" for d in diagnostics]
+              f"{d['core_spread']:.3f} | {d['core_norm']:.3f} | {d.get('update_norm', float('nan')):.4f} |"
+              for d in diagnostics]
     lines += ["", "Distinct nodes (test MAE change per node, mean over nodes, then mean ± std over seeds): the quarter of "
               "nodes least like the network mean on training data vs the other nodes; p = paired t-test over seeds "
               "of the two changes.", "",

@@ -7,6 +7,8 @@ missing readings) and reports plain vs ST-LoRA at each value.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 from pathlib import Path
@@ -36,7 +38,7 @@ SENSITIVITY_KNOBS = {
 
 def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
                     out_dir: str | os.PathLike, variants: tuple[str, ...] = ("plain", "stlora"),
-                    ckpt_root: str | os.PathLike = "checkpoints/leaderboard", train: bool = True) -> list[Path]:
+                    ckpt_root: str | os.PathLike | None = None, train: bool = True) -> list[Path]:
     """Train (or reuse) every run, then write tables and plots into ``out_dir``; returns the files written.
 
     With ``train=False`` nothing is trained: the tables cover the runs already recorded (an unfinished sweep).
@@ -57,25 +59,27 @@ def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], bu
 
 
 def run_sensitivity(dataset: str, model: str, knob: str, values: list[float], seeds: list[int], budget: Budget,
-                    out_dir: str | os.PathLike, ckpt_root: str | os.PathLike = "checkpoints/sensitivity") -> list[Path]:
+                    out_dir: str | os.PathLike, ckpt_root: str | os.PathLike | None = None) -> list[Path]:
     """Plain vs ST-LoRA at each value of ``knob``; writes ``sensitivity_<knob>.md/.json/.png``."""
     if knob not in SENSITIVITY_KNOBS:
         raise ValueError(f"unknown knob '{knob}'; choose one of {', '.join(SENSITIVITY_KNOBS)}")
-    out_dir, ckpt_root = Path(out_dir), Path(ckpt_root)
+    out_dir = Path(out_dir)
     field = SENSITIVITY_KNOBS[knob]
-    shared_plain = Sweep(out_dir / "runs" / "plain", budget, ckpt_root=ckpt_root / "plain")
+
+    def sweep_of(tag: str, point: Budget = budget) -> Sweep:  # each its own checkpoints, derived from its folder
+        return Sweep(out_dir / "runs" / tag, point, ckpt_root=None if ckpt_root is None else Path(ckpt_root) / tag)
+
+    shared_plain = sweep_of("plain")
     rows = []
     for value in values:
         tag = f"{knob}={value:g}"
         if field == "data":  # both variants on the derived data
             data = derive_dataset(dataset, **{knob: float(value)}).name
-            sweep = Sweep(out_dir / "runs" / tag, budget, ckpt_root=ckpt_root / tag)
-            records = sweep.run(plan([data], [model], seeds, ["plain", "stlora"]))
+            records = sweep_of(tag).run(plan([data], [model], seeds, ["plain", "stlora"]))
         else:  # the plain backbone does not depend on an ST-LoRA knob: train it once
-            point = Budget(budget.num_epochs, budget.batch_size, {**budget.stlora, field: int(value)})
+            point = dataclasses.replace(budget, stlora={**budget.stlora, field: int(value)})
             records = shared_plain.run(plan([dataset], [model], seeds, ["plain"])) + \
-                Sweep(out_dir / "runs" / tag, point, ckpt_root=ckpt_root / tag).run(
-                    plan([dataset], [model], seeds, ["stlora"]))
+                sweep_of(tag, point).run(plan([dataset], [model], seeds, ["stlora"]))
         (cell,) = [r for r in comparisons(records) if r["metric"] == "MAE" and r["horizon"] == "avg"]
         adapter = np.mean([r["params"]["adapter"] for r in records if r["variant"] == "stlora"])
         rows.append({"value": value, **{k: cell[k] for k in ("base_mean", "base_std", "variant_mean", "variant_std",

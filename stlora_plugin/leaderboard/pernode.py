@@ -9,8 +9,9 @@ run's own scaler statistics and the same masking (``null_val``) as the benchmark
 - ``gate_R``: the mean backbone share ``R`` of the gate (``Y = R Y_base + (1 - R) mean Z``); 0.5 for the
   ``mean`` fusion, which has no gate;
 - ``adapter_change``: mean ``|Y - Y_base|`` in the data's units, how far the adapter moves the forecast;
-- ``core_spread`` / ``core_norm``: :func:`~stlora_plugin.adapters.core_spread` of the trained cores (a spread
-  near 0 means the per-node cores ended up alike: no node-specific adaptation left).
+- ``core_spread`` / ``core_norm`` / ``update_norm``: :func:`~stlora_plugin.adapters.core_spread` of the trained
+  cores (a spread near 0 means the per-node cores ended up alike; an update norm near 0, that the per-node
+  updates ``B C_v A`` vanished: no node-specific adaptation left either way).
 
 :func:`node_distinctness` ranks nodes by how unlike the network their training series is, to ask whether
 node-specific parameters help where nodes differ most.
@@ -109,6 +110,7 @@ def adapter_diagnostics(cfg, run_dir: str | os.PathLike, batch_size: int = 256) 
         change.append((prediction - (bases[-1] * std + mean)).abs().mean())
     for hook in hooks:
         hook.remove()
+    spread = core_spread(model)
     return {"gate_R": float(torch.stack(shares).mean()) if shares else 0.5,
-            "adapter_change": float(torch.stack(change).mean()), **{
-                f"core_{k.split('_')[-1]}": v for k, v in core_spread(model).items()}}
+            "adapter_change": float(torch.stack(change).mean()), "core_spread": spread["relative_spread"],
+            "core_norm": spread["node_norm"], "update_norm": spread["update_norm"]}

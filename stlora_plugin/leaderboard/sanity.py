@@ -46,7 +46,7 @@ def historical_inertia(dataset: str, input_len: int = 12, output_len: int = 12) 
 
 
 def run_sanity(dataset: str, models: list[str], seed: int, budget: Budget, out_dir: str | os.PathLike,
-               ckpt_root: str | os.PathLike = "checkpoints/sanity") -> Path:
+               ckpt_root: str | os.PathLike | None = None) -> Path:
     """Train each plain model and HI on ``dataset``; write ``sanity.md``/``sanity.json`` into ``out_dir``."""
     out_dir = Path(out_dir)
     records = Sweep(out_dir, budget, ckpt_root=ckpt_root).run(plan([dataset], models, [seed], ["plain"]))

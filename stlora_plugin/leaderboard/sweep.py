@@ -13,11 +13,18 @@ reused only if the command still resolves to the same settings: after a default 
 ``--stlora`` values, the rerun stops with the differences instead of mixing runs of two configurations in one
 table. One sweep at a time may train into an output folder: a second one started on the same folder stops with an
 error instead of training the same runs twice.
+
+Checkpoints go to a folder derived from the output folder (:func:`checkpoint_root`: ``checkpoints/<name>-<hash
+of its absolute path>``), so comparisons into different output folders never share, delete or fine-tune each
+other's runs, and can train at the same time. A torn last line of ``runs.jsonl`` (a write interrupted by a crash)
+is skipped with a warning naming the file and line; any other line that is not a run record stops with that
+file and line.
 """
 from __future__ import annotations
 
 import dataclasses
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +39,7 @@ from .. import zoo
 from ..runtime import launch_training, read_test_metrics, read_training_log
 from .pernode import per_node_mae
 
-__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "count_parameters", "plan", "run_settings"]
+__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "count_parameters", "plan", "run_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +70,17 @@ class Budget:
     backbone: dict = field(default_factory=dict)  # backbone model-config overrides for every variant
 
 
+#: The fields every run record has (records written by this module).
+RECORD_FIELDS = ("dataset", "model", "seed", "variant", "metrics", "val_mae")
+
+
+def checkpoint_root(out_dir: str | os.PathLike) -> Path:
+    """The checkpoint folder of the comparison writing into ``out_dir``: its own, whatever else runs."""
+    absolute = Path(out_dir).resolve()
+    digest = hashlib.sha1(str(absolute).encode()).hexdigest()[:8]
+    return Path("checkpoints") / f"{absolute.parent.name}_{absolute.name}-{digest}"
+
+
 def count_parameters(model) -> dict[str, int]:
     """Total, trainable and adapter parameters (those under the ST-LoRA module) of a built model."""
     adapter = getattr(model, "st_lora", None)
@@ -85,21 +103,40 @@ class Sweep:
     """Train the runs of a comparison, skipping those already recorded in ``out_dir/runs.jsonl``."""
 
     def __init__(self, out_dir: str | os.PathLike, budget: Budget, *,
-                 ckpt_root: str | os.PathLike = "checkpoints/leaderboard", arms: dict | None = None):
+                 ckpt_root: str | os.PathLike | None = None, arms: dict | None = None):
         self.out_dir = Path(out_dir)
         self.budget = budget
         self.arms = {**ARMS, **(arms or {})}
         unknown = {name: kind for name, (kind, _) in self.arms.items() if kind not in KINDS}
         if unknown:
             raise ValueError(f"arms {unknown} have unknown kinds; choose from {KINDS}")
-        self.ckpt_root = Path(ckpt_root)
+        self.ckpt_root = Path(ckpt_root) if ckpt_root is not None else checkpoint_root(out_dir)
         self.records_path = self.out_dir / "runs.jsonl"
 
     def records(self) -> list[dict]:
+        """The run records of ``runs.jsonl`` (a torn last line is skipped with a warning)."""
         if not self.records_path.is_file():
             return []
-        with open(self.records_path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        lines = self.records_path.read_text(encoding="utf-8").splitlines()
+        records = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                if number == len(lines):  # an interrupted write: that run is trained again
+                    logger.warning("%s:%d: skipped a torn last record (%s); its run will be trained again",
+                                   self.records_path, number, err.msg)
+                    continue
+                raise ValueError(f"{self.records_path}:{number}: not a run record ({err.msg}); remove or repair "
+                                 "that line") from None
+            missing = [k for k in RECORD_FIELDS if not isinstance(record, dict) or k not in record]
+            if missing:
+                raise ValueError(f"{self.records_path}:{number}: not a run record of this package (missing "
+                                 f"{', '.join(missing)}); remove that line or choose another --out")
+            records.append(record)
+        return records
 
     def done(self) -> set[RunKey]:
         return {_key(r) for r in self.records()}
@@ -162,6 +199,8 @@ class Sweep:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.records_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         return record
 
     def run(self, keys: list[RunKey]) -> list[dict]:

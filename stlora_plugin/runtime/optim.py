@@ -3,11 +3,8 @@
 ST-LoRA's NALL update ``(alpha / r) B C_v A x_v`` receives little gradient: each per-node core ``C_v`` sees
 only its own node's samples, and the shared factors ``A``, ``B`` act only through the cores. Under Adam with
 coupled weight decay, the decay term then dominates their normalized update and shrinks them at about
-``lr`` per step (DESIGN.md, "Measured pitfall"). Measured here (STID + ST-LoRA, synthetic 12-node data,
-Adam lr 2e-3, weight decay 1e-4, 20 epochs of 41 steps): with decay on everything, ``||A||`` fell from 2.7
-to 0.12, ``||B||`` from 5.1 to 0.15 and the mean core norm from 0.15 to 0.02, so the update vanished; with
-the path in its own group, ``||A||`` grew to 5.5, ``||B||`` to 8.2 and the cores to 0.26, still 0.98 apart
-across nodes (relative spread). Excluding the cores alone is not enough: ``A`` and ``B`` decay the same way.
+``lr`` per step; excluding the cores alone is not enough, ``A`` and ``B`` decay the same way
+(``docs/stlora.md`` has the measurement). So the path gets a group of its own:
 
     group 0: all other parameters                     lr, weight_decay
     group 1: node-specific parameters (cores)          node_lr (default lr * node_lr_scale, scale 1),

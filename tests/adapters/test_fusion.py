@@ -119,7 +119,7 @@ def test_shared_core_has_no_node_specific_parameters_but_is_penalized_per_node()
     assert not any(is_node_specific(p) for p in fusion.parameters())
     cores = fusion.core_parameters()
     assert [tuple(c.shape) for c in cores] == [(2, 2), (2, 2)]
-    expected = 0.5 * sum(N * _brute_force_update_norms(m)[0] for m in fusion.nalls())
+    expected = 0.5 * sum(_brute_force_update_norms(m)[0] for m in fusion.nalls())  # every node's update
     torch.testing.assert_close(fusion.penalty(), expected)
 
 
@@ -145,10 +145,10 @@ def test_update_norms_match_the_materialized_updates(core):
         torch.testing.assert_close(nall.update_norms(), _brute_force_update_norms(nall))
 
 
-def test_penalty_is_lambda_times_the_sum_of_the_update_norms():
+def test_penalty_is_lambda_times_the_node_mean_of_the_update_norms():
     fusion = _fusion(num_predictors=2)
     assert len(fusion.nalls()) == 2  # one NALL per predictor here
-    expected = 0.5 * sum(_brute_force_update_norms(m).sum() for m in fusion.nalls())
+    expected = 0.5 * sum(_brute_force_update_norms(m).mean() for m in fusion.nalls())
     torch.testing.assert_close(fusion.penalty(), expected)
     fusion.penalty().backward()
     for nall in fusion.nalls():  # the penalty reaches the cores and both factors

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, plan, run_settings
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, checkpoint_root, plan, run_settings
 
 
 @pytest.fixture
@@ -25,6 +25,36 @@ def test_plan_orders_plain_before_freeze():
         Sweep("x", Budget()).config(RunKey("D", "STID", 0, "lora"))
     with pytest.raises(ValueError, match="unknown kinds"):
         Sweep("x", Budget(), arms={"a": ("ensemble", {})})
+
+
+def test_each_output_folder_has_its_own_checkpoints(datasets_env, tmp_path):
+    a, b = Sweep(tmp_path / "a" / "results", Budget()), Sweep(tmp_path / "b" / "results", Budget())
+    assert a.ckpt_root != b.ckpt_root and a.ckpt_root.parts[0] == "checkpoints"
+    assert a.ckpt_root == checkpoint_root(tmp_path / "a" / "results")  # the same folder finds its runs again
+    key = RunKey("TINY", "STID", 0, "plain")
+    assert str(a.config(key).ckpt_save_dir).startswith(str(a.ckpt_root))
+    (b.ckpt_root / key.slug).mkdir(parents=True)  # b's finished run, on disk
+    with pytest.raises(FileNotFoundError, match="needs the trained plain run"):  # freeze never takes b's backbone
+        a.config(RunKey("TINY", "STID", 0, "freeze"))
+
+
+def _record(seed: int) -> dict:
+    return {"dataset": "D", "model": "STID", "seed": seed, "variant": "plain", "metrics": {}, "val_mae": []}
+
+
+def test_a_torn_last_record_is_skipped_with_file_and_line(tmp_path, caplog):
+    lines = [json.dumps(_record(0)), json.dumps(_record(1))[:25]]  # a write cut short by a crash
+    (tmp_path / "runs.jsonl").write_text("\n".join(lines) + "\n")
+    assert [r["seed"] for r in Sweep(tmp_path, Budget()).records()] == [0]
+    assert f"{tmp_path / 'runs.jsonl'}:2: skipped a torn last record" in caplog.text
+
+
+@pytest.mark.parametrize("bad, match", [("{not json", r":1: not a run record"),
+                                        ('{"sec_per_epoch": null}', r":1: not a run record of this package")])
+def test_a_broken_or_foreign_record_names_the_file_and_line(tmp_path, bad, match):
+    (tmp_path / "runs.jsonl").write_text(bad + "\n" + json.dumps(_record(0)) + "\n")
+    with pytest.raises(ValueError, match=match):
+        Sweep(tmp_path, Budget()).records()
 
 
 def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path):
@@ -67,9 +97,9 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
 
     # runs are reused only under the settings they were trained with
     stlora = next(r for r in sweep.records() if r["variant"] == "stlora")
-    assert stlora["settings"]["stlora_rank"] == 4
-    changed = Sweep(out, Budget(num_epochs=1, batch_size=64, stlora={"stlora_rank": 2}), ckpt_root=tmp_path / "ckpt")
-    with pytest.raises(ValueError, match=r"(?s)4 runs recorded.*seed0: stlora_rank 4 -> 2.*--stlora KEY=VALUE"):
+    assert stlora["settings"]["stlora_rank"] == 2
+    changed = Sweep(out, Budget(num_epochs=1, batch_size=64, stlora={"stlora_rank": 4}), ckpt_root=tmp_path / "ckpt")
+    with pytest.raises(ValueError, match=r"(?s)4 runs recorded.*seed0: stlora_rank 2 -> 4.*--stlora KEY=VALUE"):
         changed.run(keys)
     legacy = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     for r in legacy:
