@@ -1,6 +1,8 @@
 """The ``stlora`` command: prepare data, train and evaluate BasicTS configs, run the demo.
 
-User mistakes (a missing file, a bad option) end with one line on stderr and exit status 2, never a traceback.
+User mistakes (a missing file, a bad option or value) end with one line on stderr and exit status 2, checked
+before anything trains; ``--debug`` shows their traceback too. Any other exception (a programming error in the
+package or in a config file) keeps its traceback.
 """
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["main"]
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, KeyError, TypeError)
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
 
 
 def _cmd_data_prepare(args) -> None:
@@ -48,10 +51,25 @@ def _cmd_train(args) -> None:
 
     from .runtime import load_config_file
 
+    _check_gpus(args.gpus)
     cfg = load_config_file(args.config)
     if args.gpus is not None:
         cfg.gpus, cfg.gpu_num = args.gpus, len(args.gpus.split(","))
     BasicTSLauncher.launch_training(cfg)
+
+
+def _check_gpus(gpus: str | None) -> None:
+    if gpus is None:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError(f"--gpus {gpus}: this torch ({torch.__version__}) sees no CUDA device; drop --gpus to use "
+                         "the CPU, or install a CUDA build (TORCH_SPEC / TORCH_INDEX in .ci/setup)")
+    wanted = [int(g) for g in gpus.split(",") if g.strip().isdigit()]
+    if len(wanted) != len(gpus.split(",")) or max(wanted) >= torch.cuda.device_count():
+        raise ValueError(f"--gpus {gpus}: expected comma-separated device numbers below "
+                         f"{torch.cuda.device_count()} (the CUDA devices this machine has)")
 
 
 def _cmd_eval(args) -> None:
@@ -59,6 +77,9 @@ def _cmd_eval(args) -> None:
 
     from .runtime import load_config_file
 
+    _check_gpus(args.gpus)
+    if not Path(args.checkpoint).is_file():
+        raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
     cfg = load_config_file(args.config)
     BasicTSLauncher.launch_evaluation(cfg, args.checkpoint, gpus=args.gpus)
 
@@ -80,30 +101,66 @@ def _cmd_demo(args) -> None:
     _print_summary(leaderboard)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return value
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers (e.g. 0,1,2), got '{text}'") from None
+    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+    if not seeds or duplicates:
+        raise argparse.ArgumentTypeError(f"expected distinct seeds (e.g. 0,1,2), got '{text}'"
+                                         + (f" (repeated: {duplicates})" if duplicates else ""))
+    return seeds
+
+
 def _csv(kind):
-    return lambda text: [kind(x) for x in text.split(",") if x]
+    def parse(text: str) -> list:
+        try:
+            return [kind(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__} values, got '{text}'") from None
+    return parse
 
 
 def _stlora_settings(items: list[str]) -> dict:
+    """``--stlora KEY=VALUE ...`` as ``stlora_*`` config fields, each checked before anything trains."""
+    from .adapters.config import HYPERPARAMETERS, PREFIX, validate_hyperparameter
+
     settings = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--stlora expects KEY=VALUE (e.g. rank=8), got '{item}'")
+        name = key.removeprefix(PREFIX)
+        if name not in HYPERPARAMETERS:
+            raise ValueError(f"--stlora {key}: unknown setting; choose from {', '.join(HYPERPARAMETERS)}")
         for cast in (int, float):
             try:
                 value = cast(value)
                 break
             except ValueError:
                 continue
-        settings[key if key.startswith("stlora_") else f"stlora_{key}"] = value
+        if value in ("True", "False"):
+            value = value == "True"
+        validate_hyperparameter(name, value, owner="--stlora")
+        settings[PREFIX + name] = value
     return settings
 
 
 def _budget(args):
     from .leaderboard.sweep import Budget
 
-    return Budget(num_epochs=args.epochs, batch_size=args.batch_size, stlora=_stlora_settings(args.stlora))
+    return Budget(num_epochs=args.epochs, batch_size=args.batch_size, stlora=args.stlora_settings)
 
 
 def _cmd_leaderboard(args) -> None:
@@ -137,6 +194,7 @@ def _cmd_sweep(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stlora", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of user mistakes too")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="prepare and list datasets").add_subparsers(dest="data_command",
@@ -144,11 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     prep = data.add_parser("prepare", help="raw files -> a BasicTS dataset folder")
     prep.add_argument("format", choices=["pems", "metr", "nyc", "los-loop", "generic", "synthetic"])
     prep.add_argument("raw_path", nargs="?", help="raw file or folder (not needed for synthetic)")
-    prep.add_argument("--out", default="datasets", help="folder that receives <NAME>/ (default: ./datasets)")
+    prep.add_argument("--out", help="folder that receives <NAME>/ (default: $STLORA_DATASETS or ./datasets)")
     prep.add_argument("--name", help="dataset name (default: from the raw files)")
     prep.add_argument("--force", action="store_true", help="overwrite an existing dataset")
     prep.add_argument("--adj", help="adjacency file (generic, nyc)")
-    prep.add_argument("--step-minutes", type=int, help="sampling interval in minutes (generic)")
+    prep.add_argument("--step-minutes", type=_positive_int, help="sampling interval in minutes (generic)")
     prep.add_argument("--start", help="ISO time of the first step (generic), for real time-of-day/day-of-week")
     prep.add_argument("--until", help="keep only the steps before this date or time, e.g. 2020-01-01 (NYC data "
                                       "before the COVID-19 collapse); the name gets '-until<date>'")
@@ -171,15 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=_cmd_eval)
 
     demo = commands.add_parser("demo", help="the main job: a small comparison on the built-in synthetic dataset")
-    demo.add_argument("--epochs", type=int, default=3)
+    demo.add_argument("--epochs", type=_positive_int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="checkpoints/demo", help="where runs, tables and plots go")
     demo.set_defaults(func=_cmd_demo)
 
     def study_options(p):
-        p.add_argument("--seeds", type=_csv(int), default=[0, 1, 2], help="comma-separated (default 0,1,2)")
-        p.add_argument("--epochs", type=int, default=10, help="training epochs per run (the budget)")
-        p.add_argument("--batch-size", type=int, help="one batch size for all runs (default: each model's recipe)")
+        p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="comma-separated, distinct (default 0,1,2)")
+        p.add_argument("--epochs", type=_positive_int, default=10, help="training epochs per run (the budget)")
+        p.add_argument("--batch-size", type=_positive_int,
+                       help="one batch size for all runs (default: each model's recipe)")
         p.add_argument("--stlora", nargs="*", metavar="KEY=VALUE", help="ST-LoRA settings, e.g. rank=8 core=diagonal")
         p.add_argument("--out", required=True, help="folder for runs.jsonl, tables and plots (e.g. results/mine)")
 
@@ -221,10 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("stlora_plugin").setLevel(logging.INFO)
     try:
+        if hasattr(args, "stlora"):  # every setting checked before anything trains
+            args.stlora_settings = _stlora_settings(args.stlora)
         args.func(args)
     except USER_ERRORS as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"stlora: error: {message}", file=sys.stderr)
+        if args.debug:
+            raise
+        print(f"stlora: error: {error}", file=sys.stderr)
         return 2
     return 0
 

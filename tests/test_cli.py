@@ -46,3 +46,76 @@ def test_config_without_cfg_is_refused(tmp_path, capsys):
     bad.write_text("x = 1\n")
     assert main(["train", str(bad)]) == 2
     assert "defines no CFG" in capsys.readouterr().err
+
+
+def _error(capsys, argv) -> str:
+    """Run ``stlora argv``: it must fail with exit 2 and one line on stderr; return that line."""
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own errors exit
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    return err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--seeds", "abc"],
+     "expected comma-separated whole numbers"),
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--seeds", "0,0"], "repeated: [0]"),
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--epochs", "0"],
+     "expected a positive whole number, got 0"),
+    (["ablate", "--datasets", "D", "--models", "STID", "--out", "o", "--epochs", "-1"],
+     "expected a positive whole number, got -1"),
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--batch-size", "0"],
+     "expected a positive whole number, got 0"),
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--stlora", "bogus=3"],
+     "--stlora bogus: unknown setting"),
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--stlora", "rank=0"],
+     "--stlora: stlora_rank=0 is not allowed"),
+    (["data", "prepare", "generic", "x.npy", "--step-minutes", "0"], "expected a positive whole number, got 0"),
+    (["data", "prepare", "generic", "x.npy", "--step-minutes", "-15"], "expected a positive whole number, got -15"),
+])
+def test_bad_options_are_refused_before_anything_runs(capsys, tmp_path, monkeypatch, argv, expected):
+    monkeypatch.chdir(tmp_path)  # nothing may be written here
+    assert expected in _error(capsys, argv)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_config_with_a_syntax_error_is_one_line_naming_the_place(tmp_path, capsys):
+    config = tmp_path / "broken.py"
+    config.write_text("CFG = (\n")
+    assert f"{config}:1: syntax error" in _error(capsys, ["train", str(config)])
+
+
+def test_a_programming_error_in_a_config_keeps_its_traceback(tmp_path):
+    config = tmp_path / "keyerror.py"
+    config.write_text("settings = {}\nCFG = settings['num_epochs']\n")
+    proc = subprocess.run([sys.executable, "-m", "stlora_plugin.cli", "train", str(config)], capture_output=True,
+                          text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "keyerror.py" in proc.stderr
+
+
+def test_debug_shows_the_traceback_of_a_user_mistake(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "stlora_plugin.cli", "--debug", "data", "prepare", "pems",
+                           str(tmp_path / "x")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "raw path not found" in proc.stderr
+
+
+def test_eval_of_a_missing_checkpoint_and_gpus_without_cuda(tmp_path, capsys):
+    config = tmp_path / "cfg.py"
+    config.write_text("CFG = None\n")
+    assert "checkpoint not found" in _error(capsys, ["eval", str(config), str(tmp_path / "none.pt")])
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "sees no CUDA device" in _error(capsys, ["train", str(config), "--gpus", "0"])
+
+
+def test_data_prepare_writes_under_stlora_datasets(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STLORA_DATASETS", str(tmp_path / "store"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "prepare", "synthetic"]) == 0
+    folder = tmp_path / "store" / "SYNTH-ROAD"
+    assert (folder / "meta.json").is_file() and not (tmp_path / "datasets").exists()
+    assert folder.stat().st_mode & 0o055 == 0o055  # readable by others, not mode 700

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .readers import RawDataError, read_array, read_dcrnn_pickle, read_edge_list, read_graph, read_hdf_frame, \
     read_matrix_csv
+from ..runtime.paths import datasets_root
 from .synthetic import SYNTHETIC_NAME, generate_synthetic
 from .writer import PreparedDataset, write_dataset
 
@@ -102,7 +103,7 @@ def _nyc(raw: Path, channel: int | None = None, adj: str | None = None, step_min
          **_) -> RawDataset:
     stem = raw.stem.lower()
     mode = "bike" if "bike" in stem else "taxi" if "taxi" in stem else "flow"
-    data = read_array(raw, channel=channel)  # [T, N, 2] files: channel 0 inflow (default), 1 outflow
+    data = read_array(raw, channel=0 if channel is None else channel)  # [T, N, 2]: 0 inflow (default), 1 outflow
     flow = "outflow" if channel == 1 or ("outflow" in stem and "inoutflow" not in stem) else "inflow"
     if step_minutes is None:
         found = re.search(r"(\d+)min", stem)
@@ -162,10 +163,11 @@ def _until(raw: RawDataset, until: str) -> RawDataset:
                                description=f"{raw.description}, before {end}")
 
 
-def prepare(fmt: str, raw_path: str | os.PathLike | None, out: str | os.PathLike, *, name: str | None = None,
+def prepare(fmt: str, raw_path: str | os.PathLike | None, out: str | os.PathLike | None = None, *,
+            name: str | None = None,
             force: bool = False, until: str | None = None, **options) -> PreparedDataset:
-    """Read a raw dataset in format ``fmt`` and write it as a BasicTS dataset folder ``out/<name>``; with ``until``
-    (a date or time) only the steps before it."""
+    """Read a raw dataset in format ``fmt`` and write it as a BasicTS dataset folder ``out/<name>`` (``out`` None:
+    ``$STLORA_DATASETS`` or ``./datasets``); with ``until`` (a date or time) only the steps before it."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     if fmt != "synthetic":
@@ -175,5 +177,6 @@ def prepare(fmt: str, raw_path: str | os.PathLike | None, out: str | os.PathLike
     raw = FORMATS[fmt](raw_path, **options)
     if until is not None:
         raw = _until(raw, until)
+    out = datasets_root() if out is None else out
     return write_dataset(raw.data, raw.adj, out, name or raw.name, step_minutes=raw.step_minutes, start=raw.start,
                          force=force, description=raw.description, locations=raw.locations)

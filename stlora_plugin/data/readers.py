@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,33 +30,27 @@ def _existing(path: str | os.PathLike, what: str) -> Path:
 def read_array(path: str | os.PathLike, *, key: str | None = None, channel: int | None = None) -> np.ndarray:
     """A ``[T, N]`` float array from ``.npz`` (``key``; default the only array or ``data``), ``.npy`` or ``.csv``.
 
-    A ``[T, N, C]`` array is reduced to ``channel`` (required when C > 1, except PEMS-style default 0).
+    A ``[T, N, C]`` array is reduced to ``channel`` (required when C > 1; the PEMS and NYC formats pass their
+    standard channel). A truncated or corrupt file is a ``RawDataError`` naming it.
     A CSV holds one row per time step; a header row of node ids and an index column are detected and dropped.
     """
     path = _existing(path, "data file")
     suffix = path.suffix.lower()
-    if suffix == ".npz":
-        with np.load(path) as archive:
-            keys = list(archive.keys())
-            if key is None:
-                key = "data" if "data" in keys else keys[0] if len(keys) == 1 else None
-            if key is None or key not in keys:
-                raise RawDataError(f"{path} holds arrays {keys}; pass --key to choose one"
-                                   + (f" ('{key}' is not among them)" if key else ""))
-            array = archive[key]
-    elif suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
-    elif suffix == ".csv":
-        frame = pd.read_csv(path)
-        if not pd.api.types.is_numeric_dtype(frame.iloc[:, 0]) or frame.columns[0] in ("", "Unnamed: 0"):
-            frame = frame.iloc[:, 1:]  # a timestamp or index column
-        array = frame.to_numpy(dtype=np.float64)
-    else:
+    if suffix not in (".npz", ".npy", ".csv"):
         raise RawDataError(f"{path}: unsupported data file type '{suffix}'; use .npz, .npy or .csv")
+    try:
+        array = _load(path, suffix, key)
+    except RawDataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pd.errors.ParserError) as err:
+        raise RawDataError(f"{path}: cannot read it as a {suffix} array ({type(err).__name__}: {err}); is the file "
+                           "complete and not corrupt?") from None
     array = np.asarray(array, dtype=np.float64)
     if array.ndim == 3:
-        if channel is None:
-            channel = 0
+        if channel is None and array.shape[2] > 1:
+            raise RawDataError(f"{path} holds {array.shape[2]} channels per node (shape {array.shape}); pass "
+                               f"--channel 0..{array.shape[2] - 1} to choose one")
+        channel = 0 if channel is None else channel
         if not 0 <= channel < array.shape[2]:
             raise RawDataError(f"{path} has {array.shape[2]} channels; --channel {channel} is out of range")
         array = array[:, :, channel]
@@ -63,6 +58,24 @@ def read_array(path: str | os.PathLike, *, key: str | None = None, channel: int 
         raise RawDataError(f"{path} holds an array of shape {array.shape}; expected [time, nodes] "
                            "or [time, nodes, channels]")
     return array
+
+
+def _load(path: Path, suffix: str, key: str | None) -> np.ndarray:
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            if key is None:
+                key = "data" if "data" in keys else keys[0] if len(keys) == 1 else None
+            if key is None or key not in keys:
+                raise RawDataError(f"{path} holds arrays {keys}; pass --key to choose one"
+                                   + (f" ('{key}' is not among them)" if key else ""))
+            return archive[key]
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    frame = pd.read_csv(path)
+    if not pd.api.types.is_numeric_dtype(frame.iloc[:, 0]) or frame.columns[0] in ("", "Unnamed: 0"):
+        frame = frame.iloc[:, 1:]  # a timestamp or index column
+    return frame.to_numpy(dtype=np.float64)
 
 
 def read_matrix_csv(path: str | os.PathLike) -> np.ndarray:

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 RATIOS = (0.6, 0.2, 0.2)
+#: The null value of the benchmark's masked metrics: readings equal to it (or NaN) count as missing.
+NULL_VALUE = 0.0
+#: Above this share of missing readings, preparing a dataset warns.
+MISSING_WARN_SHARE = 0.5
 
 
 @dataclass
@@ -75,6 +79,8 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     Nothing is overwritten without ``force``; the folder appears only once complete (written to a
     temporary sibling, then renamed), so a failure leaves nothing half-written.
     """
+    if isinstance(step_minutes, bool) or not isinstance(step_minutes, (int, np.integer)) or step_minutes <= 0:
+        raise ValueError(f"step_minutes={step_minutes!r} is not allowed; expected a positive whole number of minutes")
     data = np.asarray(data, dtype=np.float32)
     if data.ndim != 2:
         raise ValueError(f"data for '{name}' has shape {data.shape}; expected [time steps, nodes]")
@@ -94,6 +100,13 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     timestamps = make_timestamps(num_steps, step_minutes, start)
     nan_share = float(np.isnan(data).mean())
     zero_share = float((data == 0).mean())
+    missing = float((np.isnan(data) | (data == NULL_VALUE)).mean())
+    if missing == 1.0:
+        raise ValueError(f"data for '{name}' has no valid reading: every value is NaN or the null value "
+                         f"{NULL_VALUE} (NaN {100 * nan_share:.0f}%); nothing could be trained or scored on it")
+    if missing > MISSING_WARN_SHARE:
+        logger.warning("%s: %.1f%% of the readings are missing (NaN or %s); the masked metrics score only the rest",
+                       name, 100 * missing, NULL_VALUE)
     meta = {
         "name": name,
         "domain": domain,
@@ -118,6 +131,9 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 700; the dataset folder gets the usual permissions
     try:
         bounds = np.cumsum((0,) + split_lengths(num_steps))
         for split, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:]):

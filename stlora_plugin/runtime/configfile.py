@@ -39,7 +39,10 @@ def load_config_file(path: str | os.PathLike) -> BasicTSForecastingConfig:
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as err:  # a user mistake: one line naming the place; other errors keep their traceback
+        raise ValueError(f"{err.filename}:{err.lineno}: syntax error in the config file: {err.msg}") from None
     cfg = getattr(module, "CFG", None)
     if not isinstance(cfg, BasicTSForecastingConfig):
         raise ValueError(f"{path} defines no CFG (a BasicTSForecastingConfig); "

@@ -132,3 +132,42 @@ def test_missing_raw_path_and_unknown_format(tmp_path):
         prepare("csv", tmp_path, tmp_path)
     with pytest.raises(RawDataError, match="step-minutes"):
         prepare("generic", tmp_path, tmp_path)
+
+
+def test_a_multichannel_generic_array_needs_a_channel(tmp_path):
+    np.save(tmp_path / "two.npy", np.random.rand(200, 4, 2))
+    with pytest.raises(RawDataError, match=r"2 channels per node .*pass --channel 0\.\.1"):
+        prepare("generic", tmp_path / "two.npy", tmp_path / "out", step_minutes=5)
+    assert prepare("generic", tmp_path / "two.npy", tmp_path / "out", step_minutes=5, channel=1).num_nodes == 4
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+def test_a_truncated_file_is_one_error_naming_it(tmp_path, suffix):
+    path = tmp_path / f"data{suffix}"
+    (np.savez if suffix == ".npz" else np.save)(path, np.random.rand(200, 4))
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(RawDataError, match=rf"{path.name}: cannot read it as a \{suffix} array"):
+        prepare("generic", path, tmp_path / "out", step_minutes=5)
+
+
+def test_a_garbage_npz_is_one_error_naming_it(tmp_path):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(b"this is not an archive at all" * 10)
+    with pytest.raises(RawDataError, match="garbage.npz: cannot read it"):
+        prepare("generic", path, tmp_path / "out", step_minutes=5)
+
+
+@pytest.mark.parametrize("fill", [np.nan, 0.0])
+def test_data_without_a_valid_reading_is_refused(tmp_path, fill):
+    np.save(tmp_path / "empty.npy", np.full((200, 4), fill))
+    with pytest.raises(ValueError, match="has no valid reading"):
+        prepare("generic", tmp_path / "empty.npy", tmp_path / "out", step_minutes=5)
+    assert not (tmp_path / "out" / "empty").exists()
+
+
+def test_mostly_missing_data_warns(tmp_path, caplog):
+    data = np.random.rand(200, 4) + 1
+    data[:150] = np.nan
+    np.save(tmp_path / "sparse.npy", data)
+    prepare("generic", tmp_path / "sparse.npy", tmp_path / "out", step_minutes=5)
+    assert "75.0% of the readings are missing" in caplog.text
