@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["main"]
 
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
@@ -80,8 +82,21 @@ def _cmd_eval(args) -> None:
     _check_gpus(args.gpus)
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
-    cfg = load_config_file(args.config)
+    cfg = load_config_file(args.config, finished_run=True)
     BasicTSLauncher.launch_evaluation(cfg, args.checkpoint, gpus=args.gpus)
+
+
+def _cmd_predict(args) -> None:
+    from .runtime import load_config_file
+    from .runtime.forecast import predict, save_predictions
+
+    cfg = load_config_file(args.config, finished_run=True)
+    arrays = predict(cfg, args.checkpoint, split=args.split)
+    path = save_predictions(arrays, args.out)
+    valid = ~np.isnan(arrays["target"]) & (arrays["target"] != arrays["null_val"])
+    mae = np.abs(arrays["prediction"] - arrays["target"])[valid].mean()
+    print(f"wrote {path}: {args.split} split, {arrays['prediction'].shape[0]} windows x {arrays['prediction'].shape[1]} "
+          f"steps x {arrays['num_nodes']} nodes (prediction, target in the data's units); masked MAE {mae:.4f}")
 
 
 def _print_summary(markdown_file) -> None:
@@ -227,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--gpus")
     evaluate.set_defaults(func=_cmd_eval)
+
+    forecast = commands.add_parser("predict", help="a checkpoint's forecasts of a split, as an .npz")
+    forecast.add_argument("config")
+    forecast.add_argument("checkpoint")
+    forecast.add_argument("--out", required=True, help="the .npz to write (prediction, target, window start times)")
+    forecast.add_argument("--split", choices=["test", "val", "train"], default="test")
+    forecast.set_defaults(func=_cmd_predict)
 
     demo = commands.add_parser("demo", help="the main job: a small comparison on the built-in synthetic dataset")
     demo.add_argument("--epochs", type=_positive_int, default=3)

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +120,25 @@ def test_data_prepare_writes_under_stlora_datasets(tmp_path, monkeypatch, capsys
     folder = tmp_path / "store" / "SYNTH-ROAD"
     assert (folder / "meta.json").is_file() and not (tmp_path / "datasets").exists()
     assert folder.stat().st_mode & 0o055 == 0o055  # readable by others, not mode 700
+
+
+def test_predict_writes_forecasts_whose_mae_is_the_runs_test_mae(tmp_path, synthetic_dataset, capsys):
+    import json
+
+    import numpy as np
+
+    config = tmp_path / "cfg.py"
+    config.write_text(CONFIG.format(dataset=synthetic_dataset, ckpt=str(tmp_path / "ckpt")))
+    assert main(["train", str(config)]) == 0
+    run_dir = next((tmp_path / "ckpt").glob("*/STID_best_val_MAE.pt")).parent
+    assert main(["predict", str(config), str(run_dir / "STID_best_val_MAE.pt"), "--out", str(tmp_path / "f.npz")]) == 0
+    with np.load(tmp_path / "f.npz", allow_pickle=False) as f:
+        prediction, target, steps = f["prediction"], f["target"], f["target_start_step"]
+        assert prediction.shape == target.shape and prediction.shape[1:] == (12, int(f["num_nodes"]))
+        assert np.all(np.diff(steps) == 1)
+        start = json.loads((Path(synthetic_dataset) / "meta.json").read_text())["start"]
+        assert ("target_start_time" in f.files) == bool(start)  # times where the data knows its start
+    valid = target != 0.0
+    metrics = json.loads(next(run_dir.glob("test_metrics.json")).read_text())
+    np.testing.assert_allclose(np.abs(prediction - target)[valid].mean(), metrics["overall"]["MAE"], rtol=1e-4)
+    assert "masked MAE" in capsys.readouterr().out

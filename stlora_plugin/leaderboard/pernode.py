@@ -1,8 +1,8 @@
 """What a finished run's best checkpoint does on a data split: per-node test MAE, and ST-LoRA's diagnostics.
 
-BasicTS reports metrics averaged over nodes only, and its saved test results are unreliable in 1.1.0 (the last
-partial batch lands at the wrong offset), so this evaluates the best checkpoint on a split directly, with the
-run's own scaler statistics and the same masking (``null_val``) as the benchmark's masked MAE.
+BasicTS reports metrics averaged over nodes only, so this evaluates the best checkpoint on a split directly
+(``runtime.forecast``), with the run's own scaler statistics and the same masking (``null_val``) as the
+benchmark's masked MAE.
 
 :func:`adapter_diagnostics` tells where an ST-LoRA model's forecast comes from, on the validation split:
 
@@ -18,41 +18,22 @@ node-specific parameters help where nodes differ most.
 """
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
-from basicts.data import BasicTSForecastingDataset
 from basicts.utils.mask import null_val_mask
-from torch.utils.data import DataLoader
 
 from ..adapters import core_spread
+from ..runtime.forecast import forecasts, load_checkpoint_model
 
 __all__ = ["adapter_diagnostics", "node_distinctness", "per_node_mae"]
 
 
 def _best_model(cfg, run_dir: str | os.PathLike):
     """The run's best-validation model in eval mode, and its scaler's mean and std."""
-    ckpt = next(Path(run_dir).glob(f"{cfg.model.__name__}_best_val_*.pt"))
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    model = cfg.model(cfg.model_config)
-    model.load_state_dict(state["model_state_dict"])
-    return model.eval(), state["scaler_stats"]["mean"], state["scaler_stats"]["std"]
-
-
-def _forecasts(cfg, model, mean, std, mode: str, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """``(prediction, targets)`` batches of ``mode``'s split in the data's units ([B, H, N] each)."""
-    params = {k: v for k, v in cfg.dataset_params.items() if k != "mode"}
-    takes_timestamps = "inputs_timestamps" in inspect.signature(cfg.model.forward).parameters
-    for batch in DataLoader(BasicTSForecastingDataset(mode=mode, **params), batch_size=batch_size):
-        inputs, targets = batch["inputs"].float(), batch["targets"].float()
-        x = torch.where(null_val_mask(inputs, cfg.null_val), (inputs - mean) / std, torch.zeros_like(inputs))
-        kwargs = {"inputs_timestamps": batch["inputs_timestamps"].float()} if takes_timestamps else {}
-        out = model(x, **kwargs)
-        yield (out["prediction"] if isinstance(out, dict) else out) * std + mean, targets
+    return load_checkpoint_model(cfg, next(Path(run_dir).glob(f"{cfg.model.__name__}_best_val_*.pt")))
 
 
 @torch.no_grad()
@@ -60,7 +41,7 @@ def per_node_mae(cfg, run_dir: str | os.PathLike, batch_size: int = 256) -> np.n
     """``[N]`` masked MAE per node on the test split, in the data's own units."""
     model, mean, std = _best_model(cfg, run_dir)
     total = count = 0.0
-    for prediction, targets in _forecasts(cfg, model, mean, std, "test", batch_size):
+    for prediction, targets in forecasts(cfg, model, mean, std, "test", batch_size):
         mask = null_val_mask(targets, cfg.null_val).float()
         total = total + ((prediction - targets).abs() * mask).sum((0, 1))
         count = count + mask.sum((0, 1))
@@ -106,7 +87,7 @@ def adapter_diagnostics(cfg, run_dir: str | os.PathLike, batch_size: int = 256) 
     if adapter.gate is not None:
         hooks.append(adapter.gate.register_forward_hook(lambda _, __, out: shares.append(torch.sigmoid(out).mean())))
     change = []
-    for prediction, _ in _forecasts(cfg, model, mean, std, "val", batch_size):
+    for prediction, _ in forecasts(cfg, model, mean, std, "val", batch_size):
         change.append((prediction - (bases[-1] * std + mean)).abs().mean())
     for hook in hooks:
         hook.remove()

@@ -11,9 +11,12 @@ import importlib
 import importlib.util
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from basicts.configs import BasicTSForecastingConfig
+
+from .protocol import reading_finished_runs
 
 __all__ = ["load_config_file"]
 
@@ -28,8 +31,9 @@ def _module_name(path: Path) -> str:
     return "stlora_cfg_" + "".join(c if c.isalnum() else "_" for c in path.stem)
 
 
-def load_config_file(path: str | os.PathLike) -> BasicTSForecastingConfig:
-    """Import the config file at ``path`` and return its ``CFG``."""
+def load_config_file(path: str | os.PathLike, *, finished_run: bool = False) -> BasicTSForecastingConfig:
+    """Import the config file at ``path`` and return its ``CFG``; ``finished_run=True`` to evaluate or predict from
+    it after it was trained (its run folder then exists, which a config built for training refuses)."""
     path = Path(path).resolve()
     if not path.is_file() or path.suffix != ".py":
         raise FileNotFoundError(f"config file not found: {path} (expected a .py file defining CFG)")
@@ -40,7 +44,8 @@ def load_config_file(path: str | os.PathLike) -> BasicTSForecastingConfig:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with reading_finished_runs() if finished_run else nullcontext():
+            spec.loader.exec_module(module)
     except SyntaxError as err:  # a user mistake: one line naming the place; other errors keep their traceback
         raise ValueError(f"{err.filename}:{err.lineno}: syntax error in the config file: {err.msg}") from None
     cfg = getattr(module, "CFG", None)

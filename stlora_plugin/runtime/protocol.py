@@ -13,6 +13,7 @@ import logging
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from basicts.configs import BasicTSForecastingConfig, BasicTSModelConfig
@@ -21,7 +22,7 @@ from .callbacks import AuxiliaryLoss
 from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
-__all__ = ["benchmark_config", "fill_dataset_fields", "model_callbacks"]
+__all__ = ["benchmark_config", "fill_dataset_fields", "model_callbacks", "reading_finished_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,21 @@ def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.Path
     if GRAPH_FIELD in names and getattr(model_config, GRAPH_FIELD, None) is None and meta.get("has_graph"):
         setattr(model_config, GRAPH_FIELD, str(dataset_dir(dataset)))
     return model_config
+
+
+_READING_RUNS = False
+
+
+@contextmanager
+def reading_finished_runs():
+    """Within it, ``benchmark_config`` builds configs of runs that already exist without refusing them: for
+    evaluating or predicting from a finished run's own config file (``stlora eval``, ``stlora predict``)."""
+    global _READING_RUNS
+    before, _READING_RUNS = _READING_RUNS, True
+    try:
+        yield
+    finally:
+        _READING_RUNS = before
 
 
 def model_callbacks(model: type, callbacks=()) -> list:
@@ -119,7 +135,7 @@ def benchmark_config(model: type, model_config: BasicTSModelConfig, dataset: str
 
     run_dir = Path(cfg.ckpt_save_dir) / cfg.md5
     previous = sorted(run_dir.glob("*.pt")) if run_dir.is_dir() else []
-    if previous and not resume:
+    if previous and not resume and not _READING_RUNS:
         raise FileExistsError(
             f"{run_dir} already holds a run of this exact config ({len(previous)} checkpoint files); BasicTS would "
             f"resume it{' and may skip training' if explicit_dir else ''}. Pass resume=True to continue it, or "
