@@ -109,8 +109,9 @@ def _print_summary(markdown_file) -> None:
 def _cmd_demo(args) -> None:
     from .leaderboard.demo import run_demo
 
+    _check_gpus(args.gpus)
     start = time.time()
-    leaderboard = run_demo(epochs=args.epochs, seed=args.seed, out=args.out)
+    leaderboard = run_demo(epochs=args.epochs, seed=args.seed, out=args.out, gpus=args.gpus)
     print(f"\ndemo: STGCN and STID, plain vs +ST-LoRA, on the built-in synthetic dataset, {args.epochs} epochs, "
           f"seed {args.seed} ({time.time() - start:.0f} s)")
     _print_summary(leaderboard)
@@ -175,7 +176,8 @@ def _stlora_settings(items: list[str]) -> dict:
 def _budget(args):
     from .leaderboard.sweep import Budget
 
-    return Budget(num_epochs=args.epochs, batch_size=args.batch_size, stlora=args.stlora_settings)
+    _check_gpus(args.gpus)
+    return Budget(num_epochs=args.epochs, batch_size=args.batch_size, stlora=args.stlora_settings, gpus=args.gpus)
 
 
 def _cmd_leaderboard(args) -> None:
@@ -254,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=_positive_int, default=3)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="checkpoints/demo", help="where runs, tables and plots go")
+    demo.add_argument("--gpus", help="e.g. '0' (default: CPU)")
     demo.set_defaults(func=_cmd_demo)
 
     def study_options(p):
@@ -263,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="one batch size for all runs (default: each model's recipe)")
         p.add_argument("--stlora", nargs="*", metavar="KEY=VALUE", help="ST-LoRA settings, e.g. rank=8 core=diagonal")
         p.add_argument("--out", required=True, help="folder for runs.jsonl, tables and plots (e.g. results/mine)")
+        p.add_argument("--gpus", help="train every run on these GPUs, e.g. '0' or '0,1' (default: CPU); "
+                                      "--batch-size is then per GPU process")
 
     board = commands.add_parser("leaderboard", help="backbone vs backbone + ST-LoRA: tables and plots")
     board.add_argument("--datasets", type=_csv(str), required=True, help="prepared dataset names, comma-separated")

@@ -142,3 +142,16 @@ def test_predict_writes_forecasts_whose_mae_is_the_runs_test_mae(tmp_path, synth
     metrics = json.loads(next(run_dir.glob("test_metrics.json")).read_text())
     np.testing.assert_allclose(np.abs(prediction - target)[valid].mean(), metrics["overall"]["MAE"], rtol=1e-4)
     assert "masked MAE" in capsys.readouterr().out
+
+
+def test_comparison_commands_take_gpus_into_every_run(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep
+
+    if not torch.cuda.is_available():  # refused before anything runs
+        argv = ["leaderboard", "--datasets", "D", "--models", "STID", "--out", str(tmp_path / "o"), "--gpus", "0"]
+        assert "sees no CUDA device" in _error(capsys, argv)
+    monkeypatch.setattr("stlora_plugin.zoo.named_experiment", lambda *a, **kw: type("C", (), {**kw, "optimizer_params": {}}))
+    cfg = Sweep(tmp_path, Budget(gpus="0,1")).config(RunKey("D", "STID", 0, "plain"))
+    assert cfg.gpus == "0,1"

@@ -31,9 +31,10 @@ def ensure_synthetic(root: str | os.PathLike | None = None) -> Path:
     return folder
 
 
-def run_demo(epochs: int = 3, seed: int = 0, out: str | os.PathLike = "checkpoints/demo") -> Path:
+def run_demo(epochs: int = 3, seed: int = 0, out: str | os.PathLike = "checkpoints/demo",
+             gpus: str | None = None) -> Path:
     """Train the demo comparison (reusing finished runs in ``out``); returns the leaderboard file."""
     ensure_synthetic()
-    files = run_leaderboard([SYNTHETIC_NAME], list(DEMO_MODELS), [seed], Budget(num_epochs=epochs, batch_size=64),
-                            out, ckpt_root=Path(out) / "runs")
+    files = run_leaderboard([SYNTHETIC_NAME], list(DEMO_MODELS), [seed],
+                            Budget(num_epochs=epochs, batch_size=64, gpus=gpus), out, ckpt_root=Path(out) / "runs")
     return files[0]

@@ -62,12 +62,14 @@ class RunKey:
 
 @dataclass
 class Budget:
-    """The training budget every run gets: epochs, batch size (None: the recipe's) and model settings."""
+    """The training budget every run gets: epochs, batch size (None: the recipe's; per process under DDP), model
+    settings, and the GPUs it trains on (BasicTS's ``gpus``, e.g. "0" or "0,1"; None: the CPU)."""
 
     num_epochs: int = 10
     batch_size: int | None = None
     stlora: dict = field(default_factory=dict)  # stlora_* model-config overrides, e.g. {"stlora_rank": 8}
     backbone: dict = field(default_factory=dict)  # backbone model-config overrides for every variant
+    gpus: str | None = None
 
 
 #: The fields every run record has (records written by this module).
@@ -147,6 +149,8 @@ class Sweep:
                      "ckpt_save_dir": str(self.ckpt_root / key.slug), "resume": resume}
         if self.budget.batch_size:
             overrides["batch_size"] = self.budget.batch_size
+        if self.budget.gpus:
+            overrides["gpus"] = self.budget.gpus
         if key.variant not in self.arms:
             raise ValueError(f"unknown variant '{key.variant}'; this sweep has {', '.join(self.arms)}")
         kind, arm_overrides = self.arms[key.variant]
