@@ -79,10 +79,13 @@ def _cmd_eval(args) -> None:
 
     from .runtime import load_config_file
 
+    from .runtime.forecast import load_checkpoint_model
+
     _check_gpus(args.gpus)
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {args.checkpoint}")
     cfg = load_config_file(args.config, finished_run=True)
+    load_checkpoint_model(cfg, args.checkpoint)  # one line if it is another model's checkpoint
     BasicTSLauncher.launch_evaluation(cfg, args.checkpoint, gpus=args.gpus)
 
 

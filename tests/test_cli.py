@@ -40,6 +40,10 @@ def test_train_then_eval_a_config_file(tmp_path, synthetic_dataset, capsys):
     checkpoint = next((tmp_path / "ckpt").glob("*/STID_best_val_MAE.pt"))
     config.write_text(CONFIG.format(dataset=synthetic_dataset, ckpt=str(tmp_path / "ckpt_eval")))
     assert main(["eval", str(config), str(checkpoint)]) == 0
+    other = tmp_path / "other_cfg.py"  # another model's config: the checkpoint does not fit it
+    other.write_text(CONFIG.replace("num_layers=1", "num_layers=2").format(dataset=synthetic_dataset,
+                                                                          ckpt=str(tmp_path / "ckpt_other")))
+    assert "does not fit STID" in _error(capsys, ["eval", str(other), str(checkpoint)])
 
 
 def test_config_without_cfg_is_refused(tmp_path, capsys):

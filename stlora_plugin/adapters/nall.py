@@ -108,6 +108,13 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         mark_node_factor(self.lora_a)
         mark_node_factor(self.lora_b)
 
+    def _apply(self, fn, recurse: bool = True):
+        # .to() / .cuda() / .float() may hand back new Parameter objects (always with
+        # torch.__future__.set_swap_module_params_on_conversion(True)): mark them again
+        out = super()._apply(fn, recurse)
+        self._mark()
+        return out
+
     def __setstate__(self, state):
         # deepcopy and pickling rebuild Parameters without their attributes in some paths: mark again.
         super().__setstate__(state)

@@ -19,6 +19,15 @@ from .optim import in_node_group
 __all__ = ["AuxiliaryLoss"]
 
 
+def _node_layer_parameters(model) -> set[int]:
+    """Ids of the node path's parameters found by structure (the NALL layers' cores and factors), whatever the
+    marks on the Parameter objects say."""
+    from ..adapters.nall import NodeAdaptiveLowRankLinear  # the adapters import this module
+
+    return {id(p) for m in model.modules() if isinstance(m, NodeAdaptiveLowRankLinear)
+            for p in (m.core, m.lora_a, m.lora_b)}
+
+
 class AuxiliaryLoss(AddAuxiliaryLoss):
     """Add ``forward_return[key]`` (a scalar tensor) for each key to the training loss.
 
@@ -32,8 +41,10 @@ class AuxiliaryLoss(AddAuxiliaryLoss):
         self.keys = self.losses
 
     def on_train_start(self, runner, **kwargs):
+        model = getattr(runner.model, "module", runner.model)  # under DDP, the wrapped model
+        node_path = {id(p) for p in model.parameters() if in_node_group(p)} | _node_layer_parameters(model)
         for group in runner.optimizer.param_groups:
-            decayed = [p for p in group["params"] if in_node_group(p)]
+            decayed = [p for p in group["params"] if id(p) in node_path]
             if decayed and group.get("weight_decay", 0) > 0:
                 raise RuntimeError(
                     f"{type(runner.optimizer).__name__} applies weight_decay={group['weight_decay']} to {len(decayed)} "

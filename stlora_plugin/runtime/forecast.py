@@ -38,7 +38,12 @@ def load_checkpoint_model(cfg, checkpoint: str | os.PathLike):
         raise ValueError(f"{checkpoint} holds no scaler statistics (mean, std); it was not written by a BasicTS run "
                          "with a z-score scaler")
     model = cfg.model(cfg.model_config)
-    missing, unexpected = model.load_state_dict(state["model_state_dict"], strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state["model_state_dict"], strict=False)
+    except RuntimeError as err:  # shapes that differ
+        detail = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
+        raise ValueError(f"{checkpoint} does not fit {cfg.model.__name__} ({detail}); is it a checkpoint of this "
+                         "config's model?") from None
     if missing or unexpected:
         raise ValueError(f"{checkpoint} does not fit {cfg.model.__name__}: {len(missing)} missing keys "
                          f"(e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]}); is it a "

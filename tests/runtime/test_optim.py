@@ -95,3 +95,22 @@ def test_benchmark_config_uses_the_models_optimizer_unless_overridden(synthetic_
     assert cfg.optimizer is torch.optim.AdamW
     cfg = benchmark_config(STID, STIDConfig(), synthetic_dataset, ckpt_save_dir=str(tmp_path / "c"))
     assert cfg.optimizer is torch.optim.Adam
+
+
+def test_the_node_group_survives_swapped_parameters_on_conversion():
+    """With swap_module_params_on_conversion, ``.to()`` hands back new Parameter objects; the layer marks them
+    again, so the node group is still found (a control: an unmarked copy of the layer's core is not)."""
+    from stlora_plugin.adapters import NodeAdaptiveLowRankLinear
+
+    layer = NodeAdaptiveLowRankLinear(4, 4, 3, rank=2)
+    before = torch.__future__.get_swap_module_params_on_conversion()
+    torch.__future__.set_swap_module_params_on_conversion(True)
+    try:
+        layer.to(torch.float64)
+    finally:
+        torch.__future__.set_swap_module_params_on_conversion(before)
+    assert layer.core.dtype == torch.float64
+    assert in_node_group(layer.core) and in_node_group(layer.lora_a) and in_node_group(layer.lora_b)
+    assert not in_node_group(torch.nn.Parameter(layer.core.detach().clone()))
+    groups = NodeGroupAdam(layer.parameters(), lr=1e-3, weight_decay=1e-4).param_groups
+    assert [len(g["params"]) for g in groups] == [2, 3] and groups[1]["weight_decay"] == 0.0
