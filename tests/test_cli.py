@@ -159,3 +159,28 @@ def test_comparison_commands_take_gpus_into_every_run(tmp_path, monkeypatch, cap
     monkeypatch.setattr("stlora_plugin.zoo.named_experiment", lambda *a, **kw: type("C", (), {**kw, "optimizer_params": {}}))
     cfg = Sweep(tmp_path, Budget(gpus="0,1")).config(RunKey("D", "STID", 0, "plain"))
     assert cfg.gpus == "0,1"
+
+
+def _class_in_a_spawned_process(model_cls) -> str:
+    return model_cls.__qualname__
+
+
+def test_a_class_defined_in_a_config_file_anywhere_is_found_by_spawned_workers(tmp_path, synthetic_dataset,
+                                                                               monkeypatch):
+    import multiprocessing
+
+    from stlora_plugin.runtime import load_config_file
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "my_lora_cfg.py").write_text(
+        "from basicts.models.STID import STID\nfrom stlora_plugin import st_lora\n"
+        "from stlora_plugin.runtime import benchmark_config\n\nMySTID = st_lora(STID, name='MySTID')\n"
+        f"CFG = benchmark_config(MySTID, MySTID.Config(), {synthetic_dataset!r}, num_epochs=1,"
+        f" ckpt_save_dir={str(tmp_path / 'ckpt')!r})\n")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")  # the file is not below the working directory
+    cfg = load_config_file(outside / "my_lora_cfg.py")
+    assert cfg.model.__module__ == "my_lora_cfg"
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # as DDP workers start: unpickle the class
+        assert pool.apply(_class_in_a_spawned_process, (cfg.model,)) == "MySTID"

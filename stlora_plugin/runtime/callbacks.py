@@ -6,17 +6,22 @@ extra is ever back-propagated. The runner uses ``forward_return["loss"]`` when t
 ``AddAuxiliaryLoss``, so it also satisfies models that list BasicTS's callback in ``_required_callbacks``
 (DUET), and it is the callback that ST-LoRA models require (their ``_required_callbacks``): the runner stops
 before training with an error naming it when a config lacks it.
+
+Under DDP, BasicTS validates and tests on rank 0 only, but through the DDP wrapper, whose forward broadcasts the
+model's buffers: a collective the other ranks never join, so models with buffers (graph supports, BatchNorm
+statistics) crash (gloo) or hang (NCCL) at validation. :class:`RankZeroEvaluation` runs those loops on the wrapped
+module itself, which needs no collective.
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-from basicts.runners.callback import AddAuxiliaryLoss
+from basicts.runners.callback import AddAuxiliaryLoss, BasicTSCallback
 from basicts.utils import RunnerStatus
 
 from .optim import in_node_group
 
-__all__ = ["AuxiliaryLoss"]
+__all__ = ["AuxiliaryLoss", "RankZeroEvaluation"]
 
 
 def _node_layer_parameters(model) -> set[int]:
@@ -60,3 +65,32 @@ class AuxiliaryLoss(AddAuxiliaryLoss):
         if aux:
             main = runner._metric_forward(runner.loss, forward_return)
             forward_return["loss"] = main + sum(aux)
+
+
+class RankZeroEvaluation(BasicTSCallback):
+    """Validate and test a DDP-wrapped model through its ``module`` (rank 0 alone; no collectives); a no-op
+    without DDP."""
+
+    def __init__(self):
+        super().__init__()
+        self._wrapper = None
+
+    def _unwrap(self, runner):
+        if hasattr(runner.model, "module") and hasattr(runner.model, "no_sync"):  # a DistributedDataParallel
+            self._wrapper, runner.model = runner.model, runner.model.module
+
+    def _rewrap(self, runner):
+        if self._wrapper is not None:
+            runner.model, self._wrapper = self._wrapper, None
+
+    def on_validate_start(self, runner, **kwargs):
+        self._unwrap(runner)
+
+    def on_validate_end(self, runner, **kwargs):
+        self._rewrap(runner)
+
+    def on_test_start(self, runner, **kwargs):
+        self._unwrap(runner)
+
+    def on_test_end(self, runner, **kwargs):
+        self._rewrap(runner)

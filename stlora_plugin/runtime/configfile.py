@@ -2,13 +2,15 @@
 
 A config file is an ordinary BasicTS 1.x script: it builds a ``BasicTSForecastingConfig`` named ``CFG`` and may
 end with ``if __name__ == "__main__": BasicTSLauncher.launch_training(CFG)``, so BasicTS's own launcher runs it
-too. Files inside the project (``baselines_cfg/...``) are imported under their dotted module name, so classes
-defined in them are found again by BasicTS (``cfg.json`` stores ``{"name", "module"}``) and by DDP workers.
+too. Files below the working directory (``baselines_cfg/...``) are imported under their dotted module name, other
+files under their file name with their folder on ``sys.path``, so classes defined in them are found again by
+BasicTS (``cfg.json`` stores ``{"name", "module"}``) and by spawned DDP workers, wherever the file lies.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 from contextlib import nullcontext
@@ -20,15 +22,32 @@ from .protocol import reading_finished_runs
 
 __all__ = ["load_config_file"]
 
+logger = logging.getLogger(__name__)
+
 
 def _module_name(path: Path) -> str:
+    """An importable name for the config module: dotted relative to the working directory when the file lies
+    below it, else its file name with its folder put on ``sys.path`` (which spawned DDP workers inherit)."""
     try:
         relative = path.relative_to(Path.cwd())
     except ValueError:
         relative = None
     if relative is not None and all(part.isidentifier() for part in relative.with_suffix("").parts):
+        if str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
         return ".".join(relative.with_suffix("").parts)
-    return "stlora_cfg_" + "".join(c if c.isalnum() else "_" for c in path.stem)
+    if path.stem.isidentifier():
+        existing = sys.modules.get(path.stem)
+        if existing is None and importlib.util.find_spec(path.stem) is None or \
+                getattr(existing, "__file__", None) == str(path):
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            return path.stem
+    name = "stlora_cfg_" + "".join(c if c.isalnum() else "_" for c in path.stem)
+    logger.warning("%s: its name clashes with an importable module (or is not a Python identifier), so it is loaded "
+                   "as %s, which spawned DDP workers cannot import; rename the file to train it on several GPUs",
+                   path, name)
+    return name
 
 
 def load_config_file(path: str | os.PathLike, *, finished_run: bool = False) -> BasicTSForecastingConfig:
@@ -38,8 +57,6 @@ def load_config_file(path: str | os.PathLike, *, finished_run: bool = False) -> 
     if not path.is_file() or path.suffix != ".py":
         raise FileNotFoundError(f"config file not found: {path} (expected a .py file defining CFG)")
     name = _module_name(path)
-    if "." in name and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from basicts.configs import BasicTSForecastingConfig, BasicTSModelConfig
 
-from .callbacks import AuxiliaryLoss
+from .callbacks import AuxiliaryLoss, RankZeroEvaluation
 from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
@@ -68,11 +68,12 @@ def reading_finished_runs():
 def model_callbacks(model: type, callbacks=()) -> list:
     """``callbacks`` plus those ``model`` needs: a working :class:`AuxiliaryLoss` for its ``aux_loss_keys``, each
     class of its ``_required_callbacks`` not yet present (BasicTS's broken ``AddAuxiliaryLoss`` is met by ours,
-    a subclass), and its ``default_callbacks`` (e.g. the ST-LoRA parameter report)."""
+    a subclass), its ``default_callbacks`` (e.g. the ST-LoRA parameter report), and :class:`RankZeroEvaluation`
+    (validation under DDP that finishes)."""
     callbacks = list(callbacks)
     aux_keys = getattr(model, "aux_loss_keys", ())
     needed = ([AuxiliaryLoss] if aux_keys else []) + list(getattr(model, "_required_callbacks", ())) \
-        + list(getattr(model, "default_callbacks", ()))
+        + list(getattr(model, "default_callbacks", ())) + [RankZeroEvaluation]
     for kind in needed:
         if any(isinstance(cb, kind) for cb in callbacks):
             continue
