@@ -61,7 +61,8 @@ def run_sanity(dataset: str, models: list[str], seed: int, budget: Budget, out_d
              f"| HI (last value) | {hi['overall']['MAE']:.3f} | {hi['overall']['RMSE']:.3f} | 0 | 0 | - | - |"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['MAE']:.3f} | {r['RMSE']:.3f} | {r['params']:,} | {r['trainable']:,} | "
-                     f"{r['sec_per_epoch']:.1f} | {'yes' if r['beats_HI'] else 'NO'} |")
+                     f"{r['sec_per_epoch'] if r['sec_per_epoch'] is not None else float('nan'):.1f} | "
+                     f"{'yes' if r['beats_HI'] else 'NO'} |")
     md = out_dir / "sanity.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out_dir / "sanity.json").write_text(json.dumps({"HI": hi, "models": rows}, indent=1), encoding="utf-8")

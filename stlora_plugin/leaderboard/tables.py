@@ -103,8 +103,7 @@ def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stl
             continue
         base = list(runs[(dataset, model, baseline)].values())
         var = list(by_seed.values())
-        b_time = np.mean([r["sec_per_epoch"] for r in base])
-        v_time = np.mean([r["sec_per_epoch"] for r in var])
+        b_time, v_time = _mean_epoch_time(base), _mean_epoch_time(var)
         params = var[0]["params"]
         rows.append({"dataset": dataset, "model": model, "base_params": base[0]["params"]["total"],
                      "total_params": params["total"], "trainable_params": params["trainable"],
@@ -113,6 +112,12 @@ def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stl
                      "base_sec_per_epoch": b_time, "sec_per_epoch": v_time,
                      "time_overhead_percent": 100 * (v_time / b_time - 1)})
     return rows
+
+
+def _mean_epoch_time(records: list[dict]) -> float:
+    """Mean seconds per epoch of the records that have one (NaN if none: a run whose log had no epoch time)."""
+    times = [r["sec_per_epoch"] for r in records if r.get("sec_per_epoch") is not None]
+    return float(np.mean(times)) if times else float("nan")
 
 
 def _pm(mean, std, digits=2):

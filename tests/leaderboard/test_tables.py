@@ -51,3 +51,15 @@ def test_report_header_states_command_data_budget_and_seeds(monkeypatch):
     assert "Data: D1, D2" in text and "3 epochs per run, batch 64" in text and "Seeds: 0, 1" in text
     assert "ST-LoRA settings: {'stlora_rank': 2}" in text
     assert "recipe batch size" in report_header(["D"], ["STID"], [0], Budget(1, None, {}))
+
+
+def test_efficiency_survives_records_without_an_epoch_time():
+    from stlora_plugin.leaderboard.tables import efficiency
+
+    def record(variant, seed, sec):
+        return {"dataset": "D", "model": "M", "variant": variant, "seed": seed, "sec_per_epoch": sec,
+                "params": {"total": 10, "trainable": 10, "adapter": 2 if variant == "stlora" else 0}}
+
+    rows = efficiency([record("plain", 0, 1.0), record("plain", 1, None), record("stlora", 0, None),
+                       record("stlora", 1, 1.5)])
+    assert rows[0]["base_sec_per_epoch"] == 1.0 and rows[0]["time_overhead_percent"] == 50.0
