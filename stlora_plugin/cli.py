@@ -212,8 +212,15 @@ def _cmd_sweep(args) -> None:
     print(files[0].read_text(encoding="utf-8"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one line (and a pointer to --help) instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stlora", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="stlora", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show the traceback of user mistakes too")
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -61,6 +61,8 @@ def read_array(path: str | os.PathLike, *, key: str | None = None, channel: int 
 
 
 def _load(path: Path, suffix: str, key: str | None) -> np.ndarray:
+    if suffix == ".npz" and not zipfile.is_zipfile(path):
+        raise RawDataError(f"{path}: not an .npz archive (no zip structure); is the file complete and not corrupt?")
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
