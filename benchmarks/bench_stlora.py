@@ -14,7 +14,7 @@ Then the adapter alone (``STLoRAFusion``, default preset, on a given backbone fo
 (N = 8,600): CPU time per training step and the peak resident memory of its steps, each in its own subprocess,
 to show that both grow linearly in N.
 
-    python benchmarks/bench_stlora.py [--steps 5] [--models STID,LSTM,...] [--nodes 307,883,2150,4300,8600]
+    python benchmarks/bench_stlora.py [--steps 5] [--seconds 20] [--models STID,LSTM,...] [--nodes 307,...,8600]
 """
 from __future__ import annotations
 
@@ -70,12 +70,16 @@ def train_step(model, optimizer, inputs, stamps, targets) -> None:
     optimizer.step()
 
 
-def backbone_rows(name: str, dataset: str, steps: int) -> list[str]:
-    """Parameters and interleaved CPU step times of the plain backbone and every preset."""
+def backbone_rows(name: str, dataset: str, steps: int, seconds: float) -> list[str]:
+    """Parameters and interleaved CPU step times of the plain backbone and every preset: ``steps`` timed steps each,
+    more for a fast backbone (as many as fit in ``seconds`` of its plain steps), after one warm-up step each."""
     runs = {"plain": build(name, None, dataset), **{p: build(name, p, dataset) for p in PRESETS}}
     data = batch()
+    start = time.process_time()
+    train_step(*runs["plain"], *data)
+    steps = max(steps, int(seconds / max(time.process_time() - start, 1e-3)))
     cpu = {key: [] for key in runs}
-    for rep in range(steps + 1):  # one warm-up step each
+    for rep in range(steps + 1):  # one warm-up step each (the plain one's again: it is cheap)
         for key, (model, optimizer) in runs.items():
             start = time.process_time()
             train_step(model, optimizer, *data)
@@ -87,7 +91,7 @@ def backbone_rows(name: str, dataset: str, steps: int) -> list[str]:
         report = parameter_report(runs[preset][0])
         median = statistics.median(cpu[preset])
         rows.append(f"{name:11s} {preset:8s} {report.backbone:10,d} {report.adapter:8,d} "
-                    f"{report.overhead_percent:7.2f}% {base:8.3f} {median:8.3f} {median / base:6.3f}x")
+                    f"{report.overhead_percent:7.2f}% {base:8.3f} {median:8.3f} {median / base:6.3f}x {steps:6d}")
     return rows
 
 
@@ -140,7 +144,9 @@ def adapter_rows(node_counts: list[int], steps: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per model (after one warm-up step)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per model at least (after a warm-up step)")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="a fast backbone gets as many timed steps as fit in this many seconds of its plain steps")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo backbones")
     parser.add_argument("--nodes", default="307,883,2150,4300,8600", help="node counts of the adapter-alone rows")
     parser.add_argument("--adapter-child", type=int, help=argparse.SUPPRESS)
@@ -150,14 +156,14 @@ def main() -> None:
         print(json.dumps(adapter_child(args.adapter_child, max(args.steps, 10))))
         return
     print(f"ST-LoRA overhead at PEMS04 scale: N={NODES}, batch {BATCH}, {LEN} -> {LEN}, CPU time with 1 torch thread, "
-          f"median of {args.steps} interleaved training steps (torch {torch.__version__})")
+          f"median of interleaved training steps (at least {args.steps}; torch {torch.__version__})")
     print(f"{'backbone':11s} {'preset':8s} {'backbone':>10s} {'adapter':>8s} {'params':>8s} {'plain s':>8s} "
-          f"{'wrapped':>8s} {'time':>7s}", flush=True)
+          f"{'wrapped':>8s} {'time':>7s} {'steps':>6s}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         data, adj = generate_synthetic(num_nodes=NODES, num_days=1, seed=0)
         dataset = str(write_dataset(data, adj, tmp, "PEMS04_SCALE", step_minutes=5).path)
         for name in args.models.split(","):
-            print("\n".join(backbone_rows(name, dataset, args.steps)), flush=True)
+            print("\n".join(backbone_rows(name, dataset, args.steps, args.seconds)), flush=True)
     print(f"\nThe adapter alone (default preset) on a given forecast, batch {BATCH}: CPU time per training step and "
           "peak resident memory of its steps, in total and per node")
     print(f"{'nodes':>7s} {'params':>9s} {'ms/step':>9s} {'us/node':>10s} {'peak MB':>9s} {'KB/node':>10s}")
