@@ -27,7 +27,7 @@ exactly as its backbone. :meth:`NodeAdaptiveLowRankLinear.update_norms` gives ``
 the penalty, through ``r x r`` Gram products.
 Per-node cores are marked node-specific and ``A``, ``B`` as their factors (``stlora_plugin.runtime.optim``),
 so that the optimizer keeps weight decay off the whole ``B C_v A`` path: its gradient is small, and under
-coupled decay all three shrink to zero within a few hundred steps (measured; see ``runtime/optim.py``). A
+coupled decay all three shrink to zero within a few hundred steps (measured; ``docs/stlora.md``). A
 shared core is marked as a factor, not as node-specific: it stays on the same no-decay path as ``A`` and
 ``B`` (so the ablation changes node-specificity only, not the optimizer's treatment of the update), but it
 is no per-node parameter (no node axis; reports count 0 node-specific parameters).

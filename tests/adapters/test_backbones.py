@@ -14,11 +14,7 @@ from stlora_plugin.runtime import NodeGroupAdam, fill_dataset_fields
 
 def _backbone(name: str):
     module, cls_name, extra = BACKBONES[name]
-    try:
-        mod = importlib.import_module(f"stlora_plugin.backbones.{module}")
-    except ModuleNotFoundError as err:
-        pytest.skip(f"backbone {name} is not available yet: {err}")
-    return getattr(mod, cls_name), extra
+    return getattr(importlib.import_module(f"stlora_plugin.backbones.{module}"), cls_name), extra
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))
