@@ -62,7 +62,7 @@ def st_lora(backbone: type | None = None, /, *, name: str | None = None, preset:
     Args:
         backbone: a BasicTS 1.x model class. Omit it to use ``@st_lora(...)`` on a class definition.
         name: class name of the functional form (default ``<Backbone>STLoRA``); bind the result to it.
-        preset: ``"default"`` or ``"lite"`` (see ``config.PRESETS``); keywords below override it.
+        preset: ``"default"``, ``"paper"`` or ``"lite"`` (see ``config.PRESETS``); keywords below override it.
         **hyperparameters: defaults of ``Wrapped.Config``: rank, alpha, num_predictors, num_layers,
             hidden_size, core ("full", "diagonal", "shared"), fusion ("gate", "mean"), dropout, lambda_,
             activation, input_activation, freeze_backbone, param_budget (None, a float in (0, 1) or an int;

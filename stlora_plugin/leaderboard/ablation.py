@@ -10,7 +10,8 @@ shared_core          one core shared by all nodes (same rank): no node-specific 
 diagonal_core        per-node diagonal cores ``[N, r]`` instead of full ``[N, r, r]``
 no_gate              plain averaging ``(Y_base + mean Z) / 2`` instead of the learned gate R
 gate_bias0           the learned gate started at R = 0.5 (gate bias 0; the default since the corrections start at 0)
-large_preset         the ``large`` preset (rank 4, K = 2 predictors of 2 blocks, hidden 32; the former default)
+large_preset         rank 4, K = 2 predictors of 2 blocks, hidden 32 (today's default; kept for the committed runs)
+paper_preset         the ``paper`` preset (rank 2, one predictor of one block, hidden 8: the paper's cost)
 no_lambda            lambda = 0 (no penalty on node-specific parameters)
 single_predictor     K = 1 predictor instead of K chained ones
 node_lr10            the node group (per-node cores and their factors A, B) learns at 10x the learning rate
@@ -55,7 +56,9 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
     "gate_bias0": ("stlora", {"stlora_gate_bias": 0.0}),
     "no_lambda": ("stlora", {"stlora_lambda": 0.0}),
     "single_predictor": ("stlora", {"stlora_num_predictors": 1}),
-    "large_preset": ("stlora", {PREFIX + k: v for k, v in PRESETS["large"].items()}),
+    "large_preset": ("stlora", {"stlora_rank": 4, "stlora_num_predictors": 2, "stlora_num_layers": 2,
+                                "stlora_hidden_size": 32}),
+    "paper_preset": ("stlora", {PREFIX + k: v for k, v in PRESETS["paper"].items()}),
     "node_lr10": ("stlora", {"optimizer_params": {"node_lr_scale": 10.0}}),
     "freeze": ("freeze", {}),
     "wide_backbone": ("plain", {}),

@@ -159,7 +159,7 @@ def test_a_share_budget_uses_the_backbones_count_at_build_time():
     report = parameter_report(model)
     assert report.backbone == backbone and model.stlora_budget.limit == int(0.3 * backbone)
     assert report.adapter <= 0.3 * backbone
-    assert config.stlora_param_budget == 0.3 and config.stlora_rank == 2  # the config itself is not rewritten
+    assert config.stlora_param_budget == 0.3 and config.stlora_rank == 4  # the config itself is not rewritten
     bigger = st_lora(STID, param_budget=0.6)
     assert parameter_report(bigger(bigger.Config(input_len=12, output_len=12, num_features=N))).adapter >= \
         report.adapter

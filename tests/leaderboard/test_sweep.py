@@ -97,9 +97,9 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
 
     # runs are reused only under the settings they were trained with
     stlora = next(r for r in sweep.records() if r["variant"] == "stlora")
-    assert stlora["settings"]["stlora_rank"] == 2
-    changed = Sweep(out, Budget(num_epochs=1, batch_size=64, stlora={"stlora_rank": 4}), ckpt_root=tmp_path / "ckpt")
-    with pytest.raises(ValueError, match=r"(?s)4 runs recorded.*seed0: stlora_rank 2 -> 4.*--stlora KEY=VALUE"):
+    assert stlora["settings"]["stlora_rank"] == 4
+    changed = Sweep(out, Budget(num_epochs=1, batch_size=64, stlora={"stlora_rank": 2}), ckpt_root=tmp_path / "ckpt")
+    with pytest.raises(ValueError, match=r"(?s)4 runs recorded.*seed0: stlora_rank 4 -> 2.*--stlora KEY=VALUE"):
         changed.run(keys)
     legacy = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     for r in legacy:
