@@ -78,7 +78,6 @@ def _cmd_eval(args) -> None:
     from basicts import BasicTSLauncher
 
     from .runtime import load_config_file
-
     from .runtime.forecast import load_checkpoint_model
 
     _check_gpus(args.gpus)

@@ -14,7 +14,7 @@ reused only if the command still resolves to the same settings: after a default 
 table. One sweep at a time may train into an output folder: a second one started on the same folder stops with an
 error instead of training the same runs twice.
 
-Checkpoints go to a folder derived from the output folder (:func:`checkpoint_root`: ``checkpoints/<name>-<hash
+Checkpoints go to a folder derived from the output folder (:func:`checkpoint_root`: ``checkpoints/<parent>_<name>-<hash
 of its absolute path>``), so comparisons into different output folders never share, delete or fine-tune each
 other's runs, and can train at the same time. A torn last line of ``runs.jsonl`` (a write interrupted by a crash)
 is skipped with a warning naming the file and line; any other line that is not a run record stops with that
