@@ -14,7 +14,7 @@ paper       2     1   1  8   full      1,860 parameters: +1.5% on STID, +0.7% on
 lite        1     1   1  4   diagonal  755 parameters
 ==========  ====  ==  =  ==  ========  =====================================================================
 
-The default is the larger adapter because it was the more accurate on validation in four of five settings
+The default is the larger adapter because it was the more accurate on validation in five of six settings
 measured (``results/stlora_defaults_*``; README, "Choosing the defaults"); ``paper`` meets the paper's cost of
 about 1% of the parameters (<= 2% on STID and LSTM) and passes the positive control as well.
 (K predictors of L residual NALL blocks of hidden size D.) The node-specific part costs ``N`` parameters per
