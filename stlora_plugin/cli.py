@@ -179,7 +179,8 @@ def _budget(args):
     from .leaderboard.sweep import Budget
 
     _check_gpus(args.gpus)
-    return Budget(num_epochs=args.epochs, batch_size=args.batch_size, stlora=args.stlora_settings, gpus=args.gpus)
+    return Budget(num_epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                  stlora=args.stlora_settings, gpus=args.gpus)
 
 
 def _cmd_leaderboard(args) -> None:
@@ -270,7 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def study_options(p):
         p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="comma-separated, distinct (default 0,1,2)")
-        p.add_argument("--epochs", type=_positive_int, default=10, help="training epochs per run (the budget)")
+        p.add_argument("--epochs", type=_positive_int, default=10,
+                       help="training epochs per run (with --patience: the most it trains)")
+        p.add_argument("--patience", type=_positive_int,
+                       help="stop a run after this many epochs without a better validation MAE (default: none)")
         p.add_argument("--batch-size", type=_positive_int,
                        help="one batch size for all runs (default: each model's recipe)")
         p.add_argument("--stlora", nargs="*", metavar="KEY=VALUE", help="ST-LoRA settings, e.g. rank=8 core=diagonal")

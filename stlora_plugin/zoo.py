@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from basicts.configs import BasicTSForecastingConfig
 from basicts.models.STID import STID, STIDConfig
@@ -23,34 +23,52 @@ from torch.optim.lr_scheduler import MultiStepLR
 from .adapters import st_lora
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
+from .runtime.protocol import HORIZONS, OUTPUT_LEN
 from .sepnet import STSepNet, STSepNetConfig
 
-__all__ = ["RECIPES", "Recipe", "SEPNET", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
+__all__ = ["RECIPES", "RECIPE_EPOCHS", "Curriculum", "Recipe", "SEPNET", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
            "sepnet_experiment", "widen_to",
            "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
            "STIDSTLoRA"]
 
 
-def _clip(norm: float) -> Callable[[dict], list]:
-    return lambda _: [GradientClipping(norm)]
+#: The run length the published recipes are written for; shorter runs scale them (:meth:`Recipe.scaled`).
+RECIPE_EPOCHS = 100
 
 
-def _curriculum(cfg_overrides: dict) -> list:
-    """D2STGNN's curriculum scaled to the run's length: the trained horizon grows by ``step`` every ``cl_epochs``
-    epochs and reaches all 12 steps by half the run. At 100 epochs that is one step every 3 epochs (BasicTS's
-    setting); a short run grows faster, and a 1-epoch run trains the whole horizon at once (with one step per
-    epoch it would train step 1 only and leave steps 2-12 untrained)."""
-    epochs = cfg_overrides.get("num_epochs", 100)
-    warm_up, cl_epochs = epochs // 10, max(1, epochs // 30)
-    stages = max(1, (epochs // 2 - warm_up) // cl_epochs)  # curriculum stages that fit in the first half
-    step = -(-12 // stages)  # ceil(12 / stages)
-    return [GradientClipping(5.0),
-            CurriculumLearning(prediction_length=12, warm_up_epochs=warm_up, cl_epochs=cl_epochs, step_size=step)]
+def _scale(epochs: int, value: int) -> int:
+    """An epoch count of a 100-epoch recipe scaled to a run of ``epochs`` (kept as published from 100 on)."""
+    return value if epochs >= RECIPE_EPOCHS else round(value * epochs / RECIPE_EPOCHS)
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    """Curriculum learning (D2STGNN): the whole horizon for ``warm_up`` epochs, then the trained horizon restarts
+    at ``step`` steps and grows by ``step`` every ``every`` epochs until it covers the output length."""
+
+    warm_up: int = 30
+    every: int = 3
+    step: int = 1
+
+    def callback(self, epochs: int, output_len: int) -> CurriculumLearning:
+        """The callback for a run of ``epochs``: warm-up and stage length scale with the run (see
+        :meth:`Recipe.scaled`), and the step grows so that the horizon is complete at the same fraction of the
+        run as in the published recipe (a 1-epoch run trains the whole horizon at once)."""
+        warm_up, every = _scale(epochs, self.warm_up), max(1, _scale(epochs, self.every))
+        ramp = _scale(epochs, (-(-output_len // self.step) - 1) * self.every)  # epochs until the full horizon
+        ramp = max(0, min(ramp, epochs - 1 - warm_up))  # which a run's last epoch always trains
+        stages = ramp // every + 1
+        step = self.step if epochs >= RECIPE_EPOCHS else -(-output_len // stages)
+        return CurriculumLearning(prediction_length=output_len, warm_up_epochs=warm_up, cl_epochs=every,
+                                  step_size=step)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A backbone, its config at benchmark settings, and its training recipe."""
+    """A backbone, its config at benchmark settings, and its published training recipe.
+
+    ``milestones=None`` keeps the learning rate constant; ``clip`` is the gradient-norm clip (None: none).
+    """
 
     model: type
     config: dict[str, Any] = field(default_factory=dict)
@@ -58,34 +76,54 @@ class Recipe:
     width: str = ""  # the config field that widens the model (capacity-matched controls)
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    milestones: tuple[int, ...] = (1, 50, 80)
-    gamma: float = 0.5
     batch_size: int = 64
-    callbacks: Callable[[dict], list] = lambda _: []
+    milestones: tuple[int, ...] | None = None
+    gamma: float = 0.5
+    clip: float | None = None
+    curriculum: Curriculum | None = None
+
+    def scaled(self, epochs: int) -> list[int] | None:
+        """The milestones for a run of ``epochs``: as published from 100 epochs on; a shorter run places each at
+        the same fraction of the run (at least epoch 1; milestones that coincide merge), so a 10-epoch run of
+        STGCN's [1, 50] halves the rate after epochs 1 and 5."""
+        if self.milestones is None:
+            return None
+        return sorted({max(1, _scale(epochs, m)) for m in self.milestones if max(1, _scale(epochs, m)) < epochs}) \
+            or None
 
     def train_overrides(self, overrides: dict) -> dict:
-        epochs = overrides.get("num_epochs", 100)
-        milestones = [m for m in self.milestones if m < epochs] or [epochs]
+        """The recipe as BasicTS config fields for a run with these ``overrides`` (``num_epochs``, ``output_len``)."""
+        epochs = overrides.get("num_epochs", RECIPE_EPOCHS)
+        milestones = self.scaled(epochs)
+        callbacks = [GradientClipping(self.clip)] if self.clip is not None else []
+        if self.curriculum is not None:
+            callbacks.append(self.curriculum.callback(epochs, overrides.get("output_len", OUTPUT_LEN)))
         return {
             "optimizer_params": {"lr": self.lr, "weight_decay": self.weight_decay},
-            "lr_scheduler": MultiStepLR,
-            "lr_scheduler_params": {"milestones": milestones, "gamma": self.gamma},
+            "lr_scheduler": MultiStepLR if milestones else None,
+            "lr_scheduler_params": {"milestones": milestones, "gamma": self.gamma} if milestones else None,
             "batch_size": self.batch_size,
-            "callbacks": self.callbacks(overrides),
+            "callbacks": callbacks,
         }
 
 
+#: The published recipes. Sources: BasicTS v0.4 ``baselines/<Model>/PEMS04.py`` (STID, STGCN, GWNet, AGCRN,
+#: D2STGNN, STAEformer; pinned by ``tests/test_zoo.py``), LargeST ``experiments/lstm/main.py`` (LSTM: no
+#: scheduler, clip 5; its SD/GBA batch 64).
 RECIPES: dict[str, Recipe] = {
     "STID": Recipe(STID, {"input_hidden_size": 32, "num_layers": 3, "if_time_in_day": True, "if_day_in_week": True,
-                          "num_time_in_day": None}, config_class=STIDConfig, batch_size=32, width="input_hidden_size"),
-    "LSTM": Recipe(LSTM, width="hidden_size"),
-    "STGCN": Recipe(STGCN, milestones=(1, 50), batch_size=32, width="temporal_channels"),
-    "GWNet": Recipe(GWNet, milestones=(1, 50), callbacks=_clip(5.0), width="residual_channels"),
-    "AGCRN": Recipe(AGCRN, lr=3e-3, weight_decay=0.0, milestones=(5, 20, 40, 70), gamma=0.3, width="hidden_dim"),
-    "D2STGNN": Recipe(D2STGNN, weight_decay=1e-5, milestones=(1, 30, 38, 46, 54, 62, 70, 80), batch_size=32,
-                      callbacks=_curriculum, width="hidden_dim"),
-    "STAEformer": Recipe(STAEformer, lr=1e-3, weight_decay=3e-4, milestones=(20, 30), gamma=0.1, batch_size=16,
-                         callbacks=_clip(5.0), width="feed_forward_dim"),
+                          "num_time_in_day": None}, config_class=STIDConfig, width="input_hidden_size",
+                   lr=2e-3, weight_decay=1e-4, batch_size=32, milestones=(1, 50, 80), gamma=0.5),
+    "LSTM": Recipe(LSTM, width="hidden_size", lr=1e-3, weight_decay=1e-4, batch_size=64, clip=5.0),
+    "STGCN": Recipe(STGCN, width="temporal_channels", lr=4e-4, weight_decay=3e-4, batch_size=16,
+                    milestones=(1, 50), gamma=0.5),
+    "GWNet": Recipe(GWNet, width="residual_channels", lr=2e-3, weight_decay=1e-4, batch_size=16,
+                    milestones=(1, 50), gamma=0.5, clip=5.0),
+    "AGCRN": Recipe(AGCRN, width="hidden_dim", lr=3e-3, weight_decay=0.0, batch_size=64),
+    "D2STGNN": Recipe(D2STGNN, width="hidden_dim", lr=2e-3, weight_decay=1e-5, batch_size=16,
+                      milestones=(1, 30, 38, 46, 54, 62, 70, 80), gamma=0.5, clip=5.0, curriculum=Curriculum()),
+    "STAEformer": Recipe(STAEformer, width="feed_forward_dim", lr=1e-3, weight_decay=3e-4, batch_size=16,
+                         milestones=(20, 25), gamma=0.1),
 }
 
 STIDSTLoRA = st_lora(STID)
@@ -188,7 +226,7 @@ def sepnet_experiment(dataset: str | os.PathLike, horizon: int = 12, *, train_ov
 
     ``model_overrides`` change :class:`STSepNetConfig` fields, ``train_overrides`` the training config."""
     config = STSepNetConfig(**{"variant": "hypergraph", "gate": "sigmoid", "hyperedge_order": 3, **model_overrides})
-    eval_horizons = [3, 6, 12] if horizon == 12 else [horizon // 4, horizon // 2, horizon]
+    eval_horizons = list(HORIZONS) if horizon == OUTPUT_LEN else [horizon // 4, horizon // 2, horizon]
     train = {"batch_size": 16, "num_epochs": 50, "optimizer_params": {"lr": 1e-3, "weight_decay": 1e-4},
              **(train_overrides or {})}
     return benchmark_config(STSepNet, config, dataset, input_len=horizon, output_len=horizon,

@@ -12,9 +12,11 @@ Graphs of the diffusion model, each taken to orders 1..k_s with the diagonal rem
 * dynamic, one per direction of the road graph's "doubletransition" ``P in {D_out^-1 A, D_in^-1 A^T}``:
 
       F = [FC(ReLU(BN(FC(x_v[1..L])))) || T_tod || T_dow || E]     (E = E_d forward, E_u backward)
-      W = softmax((F W_Q)(F W_K)^T / sqrt(D)),   A_dy = rownorm(W * (P + 1e-7))
+      W = softmax((F W_Q)(F W_K)^T / sqrt(D)),   A_dy = rownorm(W * (P^T + 1e-7))
 
-  so the learned attention is restricted to (and weighted by) the road graph.
+  so the learned attention is restricted to (and weighted by) the road graph. The mask is ``P^T``, as in the
+  reference (BasicTS stores its double-transition supports transposed); graphs are applied as
+  ``(A h)_n = sum_m A[n, m] h_m``, so with ``P^T`` a node gathers from the nodes whose roads lead to it.
 
 Time of day and day of week come from ``inputs_timestamps`` (embeddings ``T_tod``, ``T_dow``); the
 estimation gates see them together with the node embeddings ``E_u``, ``E_d``.
@@ -191,8 +193,10 @@ class D2STGNN(nn.Module):
         nodes_d = self.node_emb_d.expand(batch, length, -1, -1)
         context = torch.cat([tod.unsqueeze(2).expand(-1, -1, nodes, -1), dow.unsqueeze(2).expand(-1, -1, nodes, -1),
                              nodes_u, nodes_d], dim=-1)                                     # [B, L, N, C]
+        # the reference masks with BasicTS's double-transition supports, which are the transposes P^T of the
+        # transition matrices P in road_graph: node n gathers from m where the road leads from m to n
         dynamic = self.graph_learner(inputs, torch.cat([tod[:, -1], dow[:, -1]], dim=-1),
-                                     torch.stack([self.node_emb_d, self.node_emb_u]), self.road_graph)
+                                     torch.stack([self.node_emb_d, self.node_emb_u]), self.road_graph.transpose(1, 2))
         static = self.static_graphs()
 
         x = self.embedding(inputs.unsqueeze(-1))                                           # [B, L, N, D]

@@ -5,7 +5,7 @@ Wu, Pan, Long, Jiang and Zhang, "Graph WaveNet for Deep Spatial-Temporal Graph M
 
     h    = tanh(Theta_1 *_d X) * sigmoid(Theta_2 *_d X)                (gated TCN, kernel 2, dilation d)
     s   += W_skip h                                                     (skip connection to the output)
-    X'   = BN(W [h, P_1 h, .., P_1^K h, .., A_adp h, .., A_adp^K h] + X)  (diffusion graph conv + residual)
+    X'   = BN(W [h, P_1 h, .., P_1^K h, .., A_adp^T h, .., (A_adp^T)^K h] + X)  (diffusion graph conv + residual)
 
 with ``P_1 = D_out^-1 A`` and ``P_2 = D_in^-1 A^T`` the forward and backward random-walk matrices of the road
 graph ("doubletransition") and the self-adaptive adjacency ``A_adp = SoftMax(ReLU(E_1 E_2))`` learned from two
@@ -14,7 +14,10 @@ node embeddings ``E_1 [N, c]``, ``E_2 [c, N]``. Dilations restart at 1 in every 
 summed skips of the last step with two 1x1 convs to all H horizon steps. The input carries the value and the
 time of day (a fraction of the day in [0, 1)), as the authors feed it.
 
-Every matrix is applied as ``(P h)_n = sum_m P[n, m] h_m``: a node aggregates its row of the transition matrix.
+The road-graph matrices are applied as ``(P h)_n = sum_m P[n, m] h_m`` (a node aggregates its row of the
+transition matrix) and the adaptive one transposed, ``(A_adp^T h)_n = sum_m A_adp[m, n] h_m``, both as in the
+reference (its BasicTS supports are stored transposed and applied transposed; ``A_adp`` is applied as learned).
+On a directed graph the two readings send information opposite ways; ``tests/backbones/test_gwnet.py`` pins it.
 """
 from dataclasses import dataclass, field
 from typing import Optional
@@ -166,7 +169,8 @@ class GWNet(nn.Module):
             x = F.pad(x, (self.receptive_field - x.shape[-1], 0))                        # [B, C, N, R]
         supports = self.supports
         if self.node_source is not None:
-            supports = torch.cat([supports, self.adaptive_adjacency().unsqueeze(0)])     # [S + 1, N, N]
+            # applied as A_adp^T x, as in the reference (node j gathers from the nodes whose rows weight j)
+            supports = torch.cat([supports, self.adaptive_adjacency().T.unsqueeze(0)])   # [S + 1, N, N]
 
         x = self.start_conv(x)                                                           # [B, C_res, N, T]
         skip = None

@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..runtime.protocol import SPLIT
+
 __all__ = ["PreparedDataset", "make_timestamps", "split_lengths", "write_dataset"]
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-RATIOS = (0.6, 0.2, 0.2)
 #: The null value of the benchmark's masked metrics: readings equal to it (or NaN) count as missing.
 NULL_VALUE = 0.0
 #: Above this share of missing readings, preparing a dataset warns.
@@ -46,7 +47,7 @@ class PreparedDataset:
 
 def split_lengths(num_steps: int) -> tuple[int, int, int]:
     """Contiguous 60/20/20 split lengths, as BasicTS computes them."""
-    train, val = int(num_steps * RATIOS[0]), int(num_steps * RATIOS[1])
+    train, val = int(num_steps * SPLIT[0]), int(num_steps * SPLIT[1])
     return train, val, num_steps - train - val
 
 
@@ -121,7 +122,7 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
         "zero_share": zero_share,
         "timestamps": ["time of day", "day of week"],
         "regular_settings": {
-            "train_val_test_ratio": list(RATIOS),
+            "train_val_test_ratio": list(SPLIT),
             "norm_each_channel": False,
             "rescale": True,
             "metrics": ["MAE", "RMSE", "MAPE"],

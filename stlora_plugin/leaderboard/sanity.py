@@ -19,16 +19,17 @@ from basicts.utils.mask import null_val_mask
 from torch.utils.data import DataLoader
 
 from ..runtime import dataset_dir, read_meta
+from ..runtime.protocol import HORIZONS, INPUT_LEN, OUTPUT_LEN
 from .sweep import Budget, Sweep, plan
 from .tables import report_header
 
 __all__ = ["historical_inertia", "run_sanity"]
 
-METRICS = {"MAE": masked_mae, "RMSE": masked_rmse, "MAPE": masked_mape}
+METRIC_FUNCTIONS = {"MAE": masked_mae, "RMSE": masked_rmse, "MAPE": masked_mape}  # the protocol's METRICS
 
 
 @torch.no_grad()
-def historical_inertia(dataset: str, input_len: int = 12, output_len: int = 12) -> dict[str, dict[str, float]]:
+def historical_inertia(dataset: str, input_len: int = INPUT_LEN, output_len: int = OUTPUT_LEN) -> dict[str, dict[str, float]]:
     """Test metrics of repeating the last input value, in the ``test_metrics.json`` layout (overall, horizons)."""
     folder = dataset_dir(dataset)
     null_val = read_meta(folder).get("regular_settings", {}).get("null_val", 0.0)
@@ -40,8 +41,8 @@ def historical_inertia(dataset: str, input_len: int = 12, output_len: int = 12) 
         targets.append(batch["targets"].float())
     prediction, target = torch.cat(predictions), torch.cat(targets)
     mask = null_val_mask(target, null_val)
-    sections = {"overall": slice(None), **{f"horizon_{h}": h - 1 for h in (3, 6, 12) if h <= output_len}}
-    return {name: {m: float(fn(prediction[:, idx], target[:, idx], mask[:, idx])) for m, fn in METRICS.items()}
+    sections = {"overall": slice(None), **{f"horizon_{h}": h - 1 for h in HORIZONS if h <= output_len}}
+    return {name: {m: float(fn(prediction[:, idx], target[:, idx], mask[:, idx])) for m, fn in METRIC_FUNCTIONS.items()}
             for name, idx in sections.items()}
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import zoo
-from ..runtime import launch_training, read_test_metrics, read_training_log
+from ..runtime import EarlyStopping, launch_training, read_test_metrics, read_training_log
 from .pernode import per_node_mae
 
 __all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "count_parameters", "plan", "run_settings"]
@@ -62,14 +62,17 @@ class RunKey:
 
 @dataclass
 class Budget:
-    """The training budget every run gets: epochs, batch size (None: the recipe's; per process under DDP), model
-    settings, and the GPUs it trains on (BasicTS's ``gpus``, e.g. "0" or "0,1"; None: the CPU)."""
+    """The training budget every run gets: epochs (the most it trains), early stopping (``patience``: stop after
+    that many epochs without a better validation MAE; None: train every epoch), batch size (None: the recipe's;
+    per process under DDP), model settings, and the GPUs it trains on (BasicTS's ``gpus``, e.g. "0" or "0,1";
+    None: the CPU). Either way the best-validation checkpoint is the one tested."""
 
     num_epochs: int = 10
     batch_size: int | None = None
     stlora: dict = field(default_factory=dict)  # stlora_* model-config overrides, e.g. {"stlora_rank": 8}
     backbone: dict = field(default_factory=dict)  # backbone model-config overrides for every variant
     gpus: str | None = None
+    patience: int | None = None
 
 
 #: The fields every run record has (records written by this module).
@@ -151,6 +154,8 @@ class Sweep:
             overrides["batch_size"] = self.budget.batch_size
         if self.budget.gpus:
             overrides["gpus"] = self.budget.gpus
+        if self.budget.patience:
+            overrides["callbacks"] = [EarlyStopping(self.budget.patience)]
         if key.variant not in self.arms:
             raise ValueError(f"unknown variant '{key.variant}'; this sweep has {', '.join(self.arms)}")
         kind, arm_overrides = self.arms[key.variant]
@@ -197,6 +202,7 @@ class Sweep:
             "wall_seconds": time.time() - start,
             "train_loss": log.get("train/loss", []),
             "val_mae": log.get("val/MAE", []),
+            "epochs_trained": len(log.get("train/loss", [])),
             "per_node_mae": per_node_mae(cfg, run_dir).round(5).tolist(),
             "run_dir": str(run_dir),
         }

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from ..runtime.protocol import HORIZONS as PROTOCOL_HORIZONS, INPUT_LEN, METRICS, OUTPUT_LEN, SPLIT
+
 __all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "paired_p_value", "render_markdown", "report_header",
            "sample_std", "validation_delta", "write_tables"]
 
-HORIZONS = (("horizon_3", "@3"), ("horizon_6", "@6"), ("horizon_12", "@12"), ("overall", "avg"))
-METRICS = ("MAE", "RMSE", "MAPE")
+#: (metrics section, column label) of every horizon the protocol reports, then the average over the horizon
+HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("overall", "avg"),)
 
 
 def _command() -> str:
@@ -33,8 +35,12 @@ def _command() -> str:
 def report_header(datasets, models, seeds, budget) -> str:
     """What every report states first: the command, data, budget (a ``sweep.Budget``), seeds and models."""
     batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
-    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} (12 -> 12, 60/20/20 split, masked metrics on "
-            f"the test split)  \nBudget: {budget.num_epochs} epochs per run, {batch}, best epoch chosen on "
+    patience = getattr(budget, "patience", None)
+    epochs = (f"at most {budget.num_epochs} epochs per run, stopped after {patience} epochs without a better "
+              "validation MAE (epochs trained: Efficiency table)" if patience else f"{budget.num_epochs} epochs per run")
+    split = "/".join(str(round(100 * share)) for share in SPLIT)
+    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({INPUT_LEN} -> {OUTPUT_LEN}, {split} split, "
+            f"masked metrics on the test split)  \nBudget: {epochs}, {batch}, best epoch chosen on "
             f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
             f"ST-LoRA settings: {budget.stlora or 'defaults'}")
 
@@ -104,13 +110,15 @@ def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stl
         base = list(runs[(dataset, model, baseline)].values())
         var = list(by_seed.values())
         b_time, v_time = _mean_epoch_time(base), _mean_epoch_time(var)
+        b_epochs, v_epochs = _mean_epochs(base), _mean_epochs(var)
         params = var[0]["params"]
         rows.append({"dataset": dataset, "model": model, "base_params": base[0]["params"]["total"],
                      "total_params": params["total"], "trainable_params": params["trainable"],
                      "adapter_params": params["adapter"],
                      "adapter_percent": 100 * params["adapter"] / base[0]["params"]["total"],
                      "base_sec_per_epoch": b_time, "sec_per_epoch": v_time,
-                     "time_overhead_percent": 100 * (v_time / b_time - 1)})
+                     "time_overhead_percent": 100 * (v_time / b_time - 1),
+                     "base_epochs": b_epochs, "epochs": v_epochs})
     return rows
 
 
@@ -118,6 +126,11 @@ def _mean_epoch_time(records: list[dict]) -> float:
     """Mean seconds per epoch of the records that have one (NaN if none: a run whose log had no epoch time)."""
     times = [r["sec_per_epoch"] for r in records if r.get("sec_per_epoch") is not None]
     return float(np.mean(times)) if times else float("nan")
+
+
+def _mean_epochs(records: list[dict]) -> float:
+    """Mean epochs trained (records before early stopping: the length of their validation curve)."""
+    return float(np.mean([r.get("epochs_trained", len(r.get("val_mae") or [])) for r in records]))
 
 
 def _pm(mean, std, digits=2):
@@ -159,11 +172,13 @@ def render_markdown(records: list[dict], *, title: str, context: str, variant: s
                 cells.append("-")
         out.append(f"| {model} | " + " | ".join(cells) + " |")
     out += ["", "## Efficiency", "", "| dataset | model | params (plain) | params (+ST-LoRA) | trainable | adapter | "
-            "adapter % | s/epoch plain | s/epoch +ST-LoRA | time overhead % |", "|---|---|---|---|---|---|---|---|---|---|"]
+            "adapter % | s/epoch plain | s/epoch +ST-LoRA | time overhead % | epochs plain | epochs +ST-LoRA |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in efficiency(records, variant=variant):
         out.append(f"| {e['dataset']} | {e['model']} | {e['base_params']:,} | {e['total_params']:,} | "
                    f"{e['trainable_params']:,} | {e['adapter_params']:,} | {e['adapter_percent']:.2f} | "
-                   f"{e['base_sec_per_epoch']:.2f} | {e['sec_per_epoch']:.2f} | {e['time_overhead_percent']:+.1f} |")
+                   f"{e['base_sec_per_epoch']:.2f} | {e['sec_per_epoch']:.2f} | {e['time_overhead_percent']:+.1f} | "
+                   f"{e['base_epochs']:.1f} | {e['epochs']:.1f} |")
     return "\n".join(out) + "\n"
 
 

@@ -1,6 +1,6 @@
 """Glue between this package's models and BasicTS 1.1: protocol, scaler, callbacks, graphs, results."""
 from .adjacency import ADJ_KINDS, chebyshev_basis, load_adjacency, load_supports, normalize_adjacency
-from .callbacks import AuxiliaryLoss, RankZeroEvaluation
+from .callbacks import AuxiliaryLoss, EarlyStopping, RankZeroEvaluation
 from .configfile import load_config_file
 from .launch import launch_training
 from .optim import (NodeGroupAdam, NodeGroupAdamW, in_node_group, is_node_specific, mark_node_factor,

@@ -11,17 +11,25 @@ Under DDP, BasicTS validates and tests on rank 0 only, but through the DDP wrapp
 model's buffers: a collective the other ranks never join, so models with buffers (graph supports, BatchNorm
 statistics) crash (gloo) or hang (NCCL) at validation. :class:`RankZeroEvaluation` runs those loops on the wrapped
 module itself, which needs no collective.
+
+BasicTS's ``EarlyStopping`` decides on rank 0 alone (validation runs there), so under DDP rank 0 leaves the loop
+while the others wait in their next all-reduce; and with curriculum learning it counts the epochs in which the
+trained horizon still grows (validation, on the whole horizon, may get worse then by design) and stops D2STGNN
+at the start of its curriculum. :class:`EarlyStopping` fixes both.
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-from basicts.runners.callback import AddAuxiliaryLoss, BasicTSCallback
+import torch
+import torch.distributed as dist
+from basicts.runners.callback import AddAuxiliaryLoss, BasicTSCallback, CurriculumLearning
+from basicts.runners.callback import EarlyStopping as _BasicTSEarlyStopping
 from basicts.utils import RunnerStatus
 
 from .optim import in_node_group
 
-__all__ = ["AuxiliaryLoss", "RankZeroEvaluation"]
+__all__ = ["AuxiliaryLoss", "EarlyStopping", "RankZeroEvaluation"]
 
 
 def _node_layer_parameters(model) -> set[int]:
@@ -94,3 +102,55 @@ class RankZeroEvaluation(BasicTSCallback):
 
     def on_test_end(self, runner, **kwargs):
         self._rewrap(runner)
+
+
+class EarlyStopping(_BasicTSEarlyStopping):
+    """Stop training when validation ``target_metric`` (MAE) has not improved for ``patience`` epochs; the
+    best-validation checkpoint is then tested, as after a full run.
+
+    Epochs in which a :class:`CurriculumLearning` callback still trains a shortened horizon do not count. Under
+    DDP the decision rank 0 takes at validation is shared with every rank at the start of the next epoch, which
+    then trains no step: all ranks leave the loop together (that extra epoch validates the unchanged model, so its
+    log holds one more validation line with no training behind it).
+    """
+
+    def __init__(self, patience: int):
+        if not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"patience={patience!r} is not allowed; expected a positive number of epochs")
+        super().__init__(patience)
+        self._stop = False
+
+    def on_train_start(self, runner, **kwargs):
+        runner.logger.info(f"Early stopping after {self.patience} epochs without a better validation "
+                           f"{runner.target_metric}.")
+
+    def _curriculum_running(self, runner) -> bool:
+        for cb in getattr(runner.callback_handler, "callbacks", []):
+            if isinstance(cb, CurriculumLearning) and cb.curriculum_learning(runner.epoch) < cb.prediction_length:
+                return True
+        return False
+
+    def on_validate_end(self, runner, **kwargs):
+        if self._curriculum_running(runner):
+            self.counter = 0
+            return
+        super().on_validate_end(runner, **kwargs)
+        if runner.should_training_stop and _distributed():
+            runner.should_training_stop, self._stop = False, True  # shared at the next epoch start
+
+    def on_epoch_start(self, runner, **kwargs):
+        if _distributed():
+            flag = torch.tensor([float(self._stop)], device=_collective_device())
+            dist.all_reduce(flag)  # every rank joins; any rank's decision (rank 0's) stops all
+            if flag.item() > 0:
+                runner.should_training_stop = True
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _collective_device() -> torch.device:
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")

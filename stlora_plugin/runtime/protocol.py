@@ -22,9 +22,18 @@ from .callbacks import AuxiliaryLoss, RankZeroEvaluation
 from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
-__all__ = ["benchmark_config", "fill_dataset_fields", "model_callbacks", "reading_finished_runs"]
+__all__ = ["HORIZONS", "INPUT_LEN", "METRICS", "OPTIMIZER_PARAMS", "OUTPUT_LEN", "SPLIT", "benchmark_config", "fill_dataset_fields", "model_callbacks", "reading_finished_runs"]
 
 logger = logging.getLogger(__name__)
+
+#: The benchmark protocol: input and output steps, the horizons reported, the metrics, the split (train, val,
+#: test shares, set when a dataset is written) and the optimizer settings a recipe starts from.
+INPUT_LEN = 12
+OUTPUT_LEN = 12
+HORIZONS = (3, 6, 12)
+METRICS = ("MAE", "RMSE", "MAPE")
+SPLIT = (0.6, 0.2, 0.2)
+OPTIMIZER_PARAMS = {"lr": 2e-3, "weight_decay": 1e-4}
 
 #: Model-config fields that receive the node count of the dataset when left as None.
 NODE_FIELDS = ("num_nodes", "num_features")
@@ -114,17 +123,17 @@ def benchmark_config(model: type, model_config: BasicTSModelConfig, dataset: str
         model_config=model_config,
         dataset_name=meta["name"],
         dataset_params={"dataset_name": meta["name"], "data_file_path": str(folder), "memmap": False},
-        input_len=12,
-        output_len=12,
+        input_len=INPUT_LEN,
+        output_len=OUTPUT_LEN,
         use_timestamps=True,
         null_val=settings.get("null_val", 0.0),
         scaler=GlobalZScoreScaler,
         norm_each_channel=settings.get("norm_each_channel", False),
         rescale=settings.get("rescale", True),
-        metrics=["MAE", "RMSE", "MAPE"],
-        eval_horizons=[3, 6, 12],
+        metrics=list(METRICS),
+        eval_horizons=list(HORIZONS),
         batch_size=64,
-        optimizer_params={"lr": 2e-3, "weight_decay": 1e-4},
+        optimizer_params=dict(OPTIMIZER_PARAMS),
         num_epochs=100,
         callbacks=callbacks,
         ckpt_save_dir=_experiment_dir(model, meta["name"]),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import pytest
 import torch
 
@@ -198,3 +199,21 @@ def test_trains_through_basicts(synthetic_dataset, train_basicts):
     assert cfg.model_config.dataset is not None and cfg.model_config.steps_per_day == 288
     assert log["train/loss"][1] < log["train/loss"][0]
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics["overall"].values())
+
+
+def test_dynamic_graphs_send_information_along_the_road(tmp_path):
+    """A one-way chain road 0 -> 1 -> ... -> 4: the forward-direction dynamic graph is masked by ``P^T`` as in the
+    reference, so node i+1 gathers from node i and never i from i+1 (the mask ``P`` would reverse the road)."""
+    n = 5
+    road = np.diag(np.ones(n - 1, dtype=np.float32), k=1)                             # A[i, i+1] = 1
+    data, _ = generate_synthetic(num_nodes=n, num_days=1, seed=0)
+    folder = str(write_dataset(data, road, tmp_path, "ONEWAY", step_minutes=5).path)
+    model = D2STGNN(D2STGNNConfig(num_nodes=n, dataset=folder, steps_per_day=STEPS_PER_DAY, **SMALL)).eval()
+    captured = {}
+    model.graph_learner.register_forward_hook(lambda m, args, out: captured.update(graphs=out))
+    model(*batch(n))
+    forward = captured["graphs"][:, 0]                                                 # [B, N, N], order 1
+    downstream = [(i + 1, i) for i in range(n - 1)]                                   # (gathering node, source)
+    assert all(forward[:, a, b].min() > 1e-3 for a, b in downstream)
+    # node 0 has no road into it: its row is all mask floor (1e-7), which the row normalization spreads evenly
+    assert all(forward[:, b, a].max() < 1e-5 for a, b in downstream if b > 0)

@@ -167,3 +167,23 @@ def test_trains_through_basicts(synthetic_dataset, train_basicts):
     assert cfg.model_config.num_nodes == 12 and cfg.model_config.dataset == synthetic_dataset
     assert log["train/loss"][1] < log["train/loss"][0]
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics["overall"].values())
+
+
+def test_adaptive_adjacency_sends_information_from_row_to_column():
+    """Directed toy graph A_adp[i, i+1] ~ 1 (the last node a self-loop): as in the reference (``A_adp^T x``)
+    a change at node 2 reaches the nodes after it and never those before it; the untransposed ``A_adp x`` would
+    send it backwards, to nodes 0 and 1."""
+    n = 5
+    model = GWNet(GWNetConfig(num_nodes=n, use_fixed_graph=False, node_dim=n, dropout=0.0)).eval()
+    target = torch.diag(torch.ones(n - 1), diagonal=1)
+    target[-1, -1] = 1.0
+    with torch.no_grad():
+        model.node_source.copy_(50 * torch.eye(n))
+        model.node_target.copy_(target)
+    assert torch.allclose(model.adaptive_adjacency(), target, atol=1e-12)
+    inputs, stamps = batch(n)
+    moved = inputs.clone()
+    moved[:, :, 2] += 1.0
+    delta = (model(moved, stamps) - model(inputs, stamps)).abs().amax(dim=(0, 1))   # [N]
+    assert torch.all(delta[2:] > 1e-4)
+    assert torch.all(delta[:2] < 1e-12)

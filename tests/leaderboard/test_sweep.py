@@ -133,3 +133,15 @@ def test_sensitivity_trains_the_plain_backbone_once(datasets_env, tmp_path):
     rows = json.loads(files[1].read_text())
     assert [r["value"] for r in rows] == [1, 2] and rows[0]["adapter_params"] < rows[1]["adapter_params"]
     assert len((tmp_path / "sens" / "runs" / "plain" / "runs.jsonl").read_text().splitlines()) == 1
+
+
+def test_patience_stops_a_run_that_stopped_improving_and_tests_its_best_epoch(datasets_env, tmp_path):
+    frozen = {"flat": ("plain", {"optimizer_params": {"lr": 0.0}})}  # nothing learns: validation never improves
+    sweep = Sweep(tmp_path / "out", Budget(num_epochs=6, batch_size=64, patience=2), ckpt_root=tmp_path / "ckpt",
+                  arms=frozen)
+    flat, learning = sweep.run([RunKey("TINY", "STID", 0, "flat"), RunKey("TINY", "STID", 0, "plain")])
+    assert flat["epochs_trained"] == len(flat["val_mae"]) == 3  # epoch 1, then two without a better MAE
+    assert learning["epochs_trained"] == len(learning["val_mae"]) <= 6
+    assert flat["budget"]["patience"] == 2
+    best = min(range(len(flat["val_mae"])), key=flat["val_mae"].__getitem__)
+    assert best == 0 and flat["metrics"]["overall"]["MAE"] > 0

@@ -1,6 +1,7 @@
 """BasicTS's AddAuxiliaryLoss back-propagates nothing; ours must (checked through BasicTSLauncher)."""
 from dataclasses import dataclass, field
 
+import pytest
 import torch
 from basicts.configs import BasicTSModelConfig
 from basicts.runners.callback import AddAuxiliaryLoss
@@ -59,3 +60,63 @@ def test_config_builder_adds_the_callback(synthetic_dataset, tmp_path):
 
     cfg = benchmark_config(AuxProbe, AuxProbeConfig(), synthetic_dataset, ckpt_save_dir=str(tmp_path))
     assert any(isinstance(cb, AuxiliaryLoss) for cb in cfg.callbacks)
+
+
+class _Runner:
+    """What EarlyStopping reads of a BasicTS runner: the validation meter, the best value so far, the epoch."""
+
+    target_metric, metrics_best, training_unit = "MAE", "min", "epoch"
+
+    def __init__(self, callbacks=()):
+        import logging
+        from types import SimpleNamespace
+
+        self.logger, self.epoch, self.should_training_stop = logging.getLogger("test"), 0, False
+        self.callback_handler = SimpleNamespace(callbacks=list(callbacks))
+        self.best_metrics, self.value = {}, None
+        self.meter_pool = SimpleNamespace(get_value=lambda name: self.value)
+
+    def validate(self, callback, value):
+        """One epoch's validation: the callback sees it before the runner records a new best (BasicTS's order)."""
+        self.epoch, self.value = self.epoch + 1, value
+        callback.on_validate_end(self, train_step=None, train_epoch=self.epoch)
+        best = self.best_metrics.get("val/MAE")
+        self.best_metrics["val/MAE"] = value if best is None else min(best, value)
+
+
+def _stopped_at(callback, curve, runner=None):
+    runner = runner or _Runner()
+    for value in curve:
+        runner.validate(callback, value)
+        if runner.should_training_stop:
+            return runner.epoch
+    return None
+
+
+def test_early_stopping_counts_epochs_without_a_better_validation_mae():
+    from stlora_plugin.runtime import EarlyStopping
+
+    assert _stopped_at(EarlyStopping(2), [5, 4, 4.5, 3, 3.1, 3.2, 2]) == 6  # two epochs after the best at epoch 4
+    assert _stopped_at(EarlyStopping(2), [5, 4, 3, 2, 1]) is None  # still improving: trains every epoch
+    assert _stopped_at(EarlyStopping(1), [5, 5]) == 2  # a tie is not an improvement
+
+
+def test_early_stopping_waits_for_the_curriculum_to_cover_the_horizon():
+    from basicts.runners.callback import CurriculumLearning
+
+    from stlora_plugin.runtime import EarlyStopping
+
+    curriculum = CurriculumLearning(prediction_length=12, warm_up_epochs=0, cl_epochs=1, step_size=4)  # 3 stages
+    worse = [5, 6, 7, 8, 9, 10]
+    assert _stopped_at(EarlyStopping(1), worse) == 2  # the control: without a curriculum it stops at once
+    # epochs 1-2 train 4 and 8 steps and do not count; epoch 3, the first on all 12, is the one without a better MAE
+    assert _stopped_at(EarlyStopping(1), worse, _Runner([curriculum])) == 3
+    assert _stopped_at(EarlyStopping(2), worse, _Runner([curriculum])) == 4
+
+
+def test_early_stopping_rejects_a_bad_patience():
+    from stlora_plugin.runtime import EarlyStopping
+
+    for bad in (0, -1, 2.5, None):
+        with pytest.raises(ValueError, match="positive number of epochs"):
+            EarlyStopping(bad)
