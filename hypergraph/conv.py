@@ -9,11 +9,10 @@ with the incidence ``H [N, M]``, hyperedge weights ``W = diag(w)``, node degrees
 edge degrees ``D_e = diag(1^T H)``. The inverses are guarded: an isolated node (``d(v) = 0``) or an empty
 hyperedge (``d(e) = 0``) contributes 0, never inf or NaN, so an isolated node's output is the bias.
 
-Computed right to left as two sparse aggregations over the hyperedges' member lists (node -> edge ->
-node, see :mod:`hypergraph.structure`), ``O(M K C)`` rather than ``O(N M C)`` for a dense ``H``. The
-diagonal scalings are folded into the ``[M, K]`` coefficients of the two aggregations
-(``D_v^-1/2[v] H[v, e]`` is known per member slot), so the features pass through one linear map, one
-gather and one scatter.
+Computed as one sparse product ``S X Theta`` with ``S = D_v^-1/2 H W D_e^-1 H^T D_v^-1/2`` built from the
+hyperedges' member lists (:meth:`hypergraph.structure.Hypergraph.propagate`): at most ``M K^2`` entries, so
+``O(M K^2 C)`` rather than ``O(N M C)`` for a dense ``H``. The diagonal scalings are folded into the ``[M, K]``
+coefficients (``D_v^-1/2[v] H[v, e]`` is known per member slot), and gradients reach the memberships.
 
 Shapes:
     x: [..., N, C_in] (e.g. [B, N, C] or [B, T, N, C]) -> [..., N, C_out].
@@ -60,6 +59,5 @@ class HypergraphConv(nn.Module):
         # D_v^-1/2 of each member slot's node, then W D_e^-1 of each edge: [M, K] coefficients.
         to_nodes = hypergraph.membership * safe_inverse_power(hypergraph.node_degree(), 0.5)[hypergraph.members]
         edge_scale = hypergraph.edge_weight * safe_inverse_power(hypergraph.edge_degree(), 1.0)   # [M]
-        edges = hypergraph.node_to_edge(self.theta(x), to_nodes * edge_scale.unsqueeze(-1))  # [..., M, C_out]
-        out = hypergraph.edge_to_node(edges, to_nodes)                            # [..., N, C_out]
+        out = hypergraph.propagate(self.theta(x), to_nodes * edge_scale.unsqueeze(-1), to_nodes)  # [..., N, C_out]
         return out if self.bias is None else out + self.bias

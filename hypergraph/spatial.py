@@ -8,15 +8,17 @@ Hypergraphs" (STH-SepNet, KDD 2025). The spatial branch is an MTGNN-style stack 
         G     = tanh(Inc_f(Z)) * sigmoid(Inc_g(Z))                             (gated dilated inception)
         S     = S + Conv_skip(G)                                               (skip connection)
         P     = MixProp(G; P_A) + MixProp(G; P_{A^T})                          (first order, both directions)
-        P     = sigma(g_l) P + (1 - sigma(g_l)) HGConv(G; H)                   (variant "hypergraph" only)
+        P     = gamma_l P + (1 - gamma_l) HGConv(G; H)                         (variant "hypergraph" only)
         Z     = LayerNorm(P + Z[..., -T':])                                    (residual)
     Y     = Conv_1x1(ReLU(Conv_1x1(ReLU(S + Conv_skip(Z)))))                   (head: H output steps)
 
 Variants (the paper's ablation): ``static`` propagates on the given adjacency ``A``; ``gnn`` on the graph
 learned by :class:`~hypergraph.graph_learner.GraphLearner`; ``hypergraph`` on the learned graph and, mixed
-by a learnable weight per layer (``sigma(g_l)``, starting at 1/2), on the adaptive order-``k`` hypergraph of
-:class:`~hypergraph.construction.AdaptiveHypergraph` with a :class:`~hypergraph.conv.HypergraphConv`. The
-learned graph and hypergraph are built once per forward and shared by all layers. Every layer uses
+by ``gamma``, on the adaptive order-``k`` hypergraph of :class:`~hypergraph.construction.AdaptiveHypergraph`
+with one of :data:`HYPERGRAPH_CONVS` (``conv``: HGNN, ``attention``, ``sage``). ``gamma`` is the graph's share,
+as the published code's ``--gamma``: 0 hypergraph only (no graph is learned), 0.5 the paper's mix-order,
+1 graph only; learnable (per layer, ``gamma_l = sigmoid(g_l)`` starting at ``gamma``, which must then lie in
+(0, 1)) or fixed. The learned graph and hypergraph are built once per forward and shared by all layers. Every layer uses
 dilation 1, so inputs shorter than the receptive field ``1 + 6 num_layers`` are left-padded with zeros.
 
 Shapes:
@@ -24,6 +26,7 @@ Shapes:
 """
 from __future__ import annotations
 
+import math
 import warnings
 from typing import NamedTuple, Optional
 
@@ -31,14 +34,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import HypergraphAttention
 from .construction import AdaptiveHypergraph
 from .conv import HypergraphConv
 from .graph_learner import GraphLearner
 from .mixprop import MixProp, transition_matrix
 from .structure import Hypergraph
 from .inception import GatedDilatedInception
+from .sage import HypergraphSAGE
 
-__all__ = ["SpatialNetwork", "VARIANTS"]
+__all__ = ["HYPERGRAPH_CONVS", "SpatialNetwork", "VARIANTS"]
 
 
 class _Variant(NamedTuple):
@@ -52,18 +57,29 @@ VARIANTS = {
     "hypergraph": _Variant(learned_graph=True, hypergraph=True),
 }
 
+#: The hypergraph convolutions a ``hypergraph`` network can use, by config name.
+HYPERGRAPH_CONVS = {"conv": HypergraphConv, "attention": HypergraphAttention, "sage": HypergraphSAGE}
+
+
+def _logit(share: float) -> float:
+    """``g`` with ``sigmoid(g) = share``."""
+    return math.log(share / (1.0 - share))
+
 
 class _SpatialLayer(nn.Module):
     """Gated dilated inception, skip, mix-hop propagation in both directions, optional hypergraph mix."""
 
-    def __init__(self, hidden_dim: int, skip_dim: int, skip_kernel: int, *, hypergraph: bool, dropout: float):
+    def __init__(self, hidden_dim: int, skip_dim: int, skip_kernel: int, *, hypergraph: Optional[str],
+                 graph: bool, gamma: float, gamma_learnable: bool, dropout: float):
         super().__init__()
         self.temporal = GatedDilatedInception(hidden_dim, hidden_dim)
         self.skip = nn.Conv2d(hidden_dim, skip_dim, kernel_size=(1, skip_kernel))
-        self.forward_prop = MixProp(hidden_dim, hidden_dim, depth=2, beta=0.05)
-        self.backward_prop = MixProp(hidden_dim, hidden_dim, depth=2, beta=0.05)
-        self.hyperconv = HypergraphConv(hidden_dim, hidden_dim) if hypergraph else None
-        self.mix_logit = nn.Parameter(torch.zeros(())) if hypergraph else None
+        self.forward_prop = MixProp(hidden_dim, hidden_dim, depth=2, beta=0.05) if graph else None
+        self.backward_prop = MixProp(hidden_dim, hidden_dim, depth=2, beta=0.05) if graph else None
+        self.hyperconv = HYPERGRAPH_CONVS[hypergraph](hidden_dim, hidden_dim) if hypergraph else None
+        self.gamma = gamma
+        mixes = graph and hypergraph is not None
+        self.mix_logit = nn.Parameter(torch.tensor(_logit(gamma))) if mixes and gamma_learnable else None
         self.norm = nn.LayerNorm(hidden_dim)
         self.dropout = dropout
 
@@ -72,21 +88,30 @@ class _SpatialLayer(nn.Module):
             if module is not None:
                 module.reset_parameters()
         if self.mix_logit is not None:
-            nn.init.zeros_(self.mix_logit)
+            nn.init.constant_(self.mix_logit, _logit(self.gamma))
 
     def extra_repr(self) -> str:
-        return f"dropout={self.dropout}"
+        return f"gamma={self.gamma}, learnable={self.mix_logit is not None}, dropout={self.dropout}"
+
+    def graph_share(self) -> torch.Tensor | float:
+        """``gamma_l``: the graph's share of the propagation (1 without a hypergraph, 0 without a graph)."""
+        if self.hyperconv is None:
+            return 1.0
+        if self.forward_prop is None:
+            return 0.0
+        return torch.sigmoid(self.mix_logit) if self.mix_logit is not None else self.gamma
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor, transitions: torch.Tensor,
                 hypergraph: Optional[Hypergraph]) -> tuple[torch.Tensor, torch.Tensor]:
         residual = x
         x = F.dropout(self.temporal(x), self.dropout, self.training)            # [B, C, N, T']
         skip = skip + self.skip(x)                                               # [B, S, N, 1]
-        out = self.forward_prop(x, transitions[0]) + self.backward_prop(x, transitions[1])
+        share, out = self.graph_share(), 0.0
+        if self.forward_prop is not None:
+            out = self.forward_prop(x, transitions[0]) + self.backward_prop(x, transitions[1])
         if self.hyperconv is not None:
-            mix = torch.sigmoid(self.mix_logit)
             hyper = self.hyperconv(x.permute(0, 3, 2, 1), hypergraph)            # [B, T', N, C]
-            out = mix * out + (1.0 - mix) * hyper.permute(0, 3, 2, 1)            # [B, C, N, T']
+            out = share * out + (1.0 - share) * hyper.permute(0, 3, 2, 1)        # [B, C, N, T']
         out = out + residual[..., -out.shape[-1]:]
         return self.norm(out.permute(0, 2, 3, 1)).permute(0, 3, 1, 2), skip      # [B, C, N, T']
 
@@ -100,10 +125,16 @@ class SpatialNetwork(nn.Module):
 
     def __init__(self, num_nodes: int, input_len: int, output_len: int, *, variant: str = "hypergraph",
                  adjacency: Optional[torch.Tensor] = None, hidden_dim: int = 32, embed_dim: int = 16,
-                 num_layers: int = 2, k: int = 3, dropout: float = 0.1):
+                 num_layers: int = 2, k: int = 3, dropout: float = 0.1, gamma: float = 0.5,
+                 gamma_learnable: bool = True, hypergraph_conv: str = "conv"):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+        if hypergraph_conv not in HYPERGRAPH_CONVS:
+            raise ValueError(f"hypergraph_conv must be one of {sorted(HYPERGRAPH_CONVS)}, got {hypergraph_conv!r}")
+        if not (isinstance(gamma, (int, float)) and 0.0 <= gamma <= 1.0) or (gamma_learnable and gamma in (0, 1)):
+            raise ValueError(f"gamma must be in [0, 1] ((0, 1) when learnable: a sigmoid never reaches 0 or 1), got "
+                             f"{gamma!r} with gamma_learnable={gamma_learnable}; fix gamma_learnable=False for 0 or 1")
         for name, value in (("num_nodes", num_nodes), ("input_len", input_len), ("output_len", output_len),
                             ("hidden_dim", hidden_dim), ("embed_dim", embed_dim), ("num_layers", num_layers),
                             ("k", k)):
@@ -118,14 +149,19 @@ class SpatialNetwork(nn.Module):
         self.num_nodes, self.input_len, self.output_len = num_nodes, input_len, output_len
         self.variant, self.num_layers, self.dropout = variant, num_layers, dropout
         spec = VARIANTS[variant]
+        fixed_share = None if gamma_learnable else gamma
+        uses_graph = not (spec.hypergraph and fixed_share == 0)  # gamma 0: hypergraph only, no graph learned
+        uses_hypergraph = spec.hypergraph and fixed_share != 1  # gamma 1: graph only
 
         if not spec.learned_graph:
             self.register_buffer("static_transitions", self._static_transitions(adjacency), persistent=False)
         elif adjacency is not None:
             warnings.warn(f"adjacency is only used by variant 'static'; variant {variant!r} learns its graph "
                           f"and ignores it", stacklevel=2)
-        self.graph_learner = GraphLearner(num_nodes, embed_dim=embed_dim) if spec.learned_graph else None
-        self.hypergraph_learner = AdaptiveHypergraph(num_nodes, embed_dim=embed_dim, k=k) if spec.hypergraph else None
+        self.graph_learner = GraphLearner(num_nodes, embed_dim=embed_dim) if spec.learned_graph and uses_graph \
+            else None
+        self.hypergraph_learner = AdaptiveHypergraph(num_nodes, embed_dim=embed_dim, k=k) if uses_hypergraph \
+            else None
 
         shrink = GatedDilatedInception(1, 4).shrink                               # 6 time steps per layer
         self.padded_len = max(input_len, 1 + shrink * num_layers)                 # receptive field
@@ -133,8 +169,9 @@ class SpatialNetwork(nn.Module):
         self.start = nn.Conv2d(1, hidden_dim, kernel_size=(1, 1))
         self.skip_in = nn.Conv2d(1, skip_dim, kernel_size=(1, self.padded_len))
         self.layers = nn.ModuleList(
-            _SpatialLayer(hidden_dim, skip_dim, self.padded_len - shrink * (i + 1), hypergraph=spec.hypergraph,
-                          dropout=dropout)
+            _SpatialLayer(hidden_dim, skip_dim, self.padded_len - shrink * (i + 1),
+                          hypergraph=hypergraph_conv if uses_hypergraph else None, graph=uses_graph, gamma=gamma,
+                          gamma_learnable=gamma_learnable, dropout=dropout)
             for i in range(num_layers))
         self.skip_out = nn.Conv2d(hidden_dim, skip_dim, kernel_size=(1, self.padded_len - shrink * num_layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(skip_dim, end_dim, kernel_size=(1, 1)), nn.ReLU(),
@@ -165,7 +202,7 @@ class SpatialNetwork(nn.Module):
     def transitions(self) -> torch.Tensor:
         """The forward and backward transition matrices ``[2, N, N]`` used by every layer."""
         if self.graph_learner is None:
-            return self.static_transitions
+            return getattr(self, "static_transitions", None)  # None: hypergraph only
         adjacency = self.graph_learner()                                          # [N, N]
         return torch.stack([transition_matrix(adjacency), transition_matrix(adjacency.t())])
 

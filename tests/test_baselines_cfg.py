@@ -58,3 +58,19 @@ def test_stsepnet_configs_build_with_the_default_language_model(horizon, tmp_pat
     cfg = load_config_file(f"baselines_cfg/SYNTH_ROAD/STSepNet_{horizon}.py")
     assert (cfg.input_len, cfg.output_len) == (horizon, horizon)
     assert cfg.model(cfg.model_config)(torch.zeros(1, horizon, 6), torch.zeros(1, horizon, 2)).shape == (1, horizon, 6)
+
+
+def test_published_stsepnet_configs_exist_and_build(tmp_path, monkeypatch):
+    expected = {"PEMS03": ["STSepNet_published_48.py"], "METR_LA": ["STSepNet_published_48.py"],
+                "NYC_Bike": ["STSepNet_published_inflow_48.py", "STSepNet_published_outflow_48.py"]}
+    for folder, names in expected.items():
+        assert sorted(p.name for p in (ROOT / folder).glob("STSepNet_published*.py")) == names
+    data, adj = generate_synthetic(num_nodes=6, num_days=3, seed=0)
+    write_dataset(data, adj, tmp_path, "SYNTH-ROAD", step_minutes=5)
+    monkeypatch.setenv("STLORA_DATASETS", str(tmp_path))
+    monkeypatch.chdir(ROOT.parent)
+    from stlora_plugin.runtime import load_config_file
+
+    cfg = load_config_file("baselines_cfg/SYNTH_ROAD/STSepNet_published_48.py")
+    assert (cfg.input_len, cfg.output_len, cfg.model_config.input_mode) == (48, 48, "mean")
+    assert cfg.model(cfg.model_config)(torch.zeros(1, 48, 6), torch.zeros(1, 48, 2)).shape == (1, 48, 6)

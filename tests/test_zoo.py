@@ -105,3 +105,20 @@ def test_d2stgnn_curriculum_scales_with_the_run(epochs):
     assert all(1 <= n <= 12 for n in lengths)
     full_from = next(i for i in range(epochs) if lengths[i:] == [12] * (epochs - i))
     assert full_from <= round(0.63 * epochs) + 1  # complete by the published fraction of the run (63%), +-1 epoch
+
+
+def test_sepnet_published_mode_is_the_published_setting(synthetic_dataset, tmp_path):
+    cfg = zoo.sepnet_experiment(synthetic_dataset, published=True, train_overrides={"ckpt_save_dir": str(tmp_path)})
+    model_config = cfg.model_config
+    assert (cfg.input_len, cfg.output_len, cfg.eval_horizons) == (48, 48, [12, 24, 48])
+    assert (model_config.input_mode, model_config.patch_len, model_config.stride) == ("mean", 16, 8)
+    assert (model_config.num_prototypes, model_config.num_heads, model_config.head_dim, model_config.d_ff) == \
+        (1000, 8, 32, 32)
+    assert (model_config.gamma, model_config.hyperedge_order, model_config.d_model) == (0.5, 3, 768)
+    assert (cfg.batch_size, cfg.num_epochs, cfg.optimizer_params["lr"]) == (16, 50, 1e-4)
+    assert cfg.lr_scheduler_params == {"milestones": [5, 20, 40, 70], "gamma": 0.3}
+    ours = zoo.sepnet_experiment(synthetic_dataset, train_overrides={"ckpt_save_dir": str(tmp_path / "ours")})
+    assert (ours.input_len, ours.model_config.input_mode, ours.model_config.patch_len) == (12, "per_node", 4)
+    named = zoo.named_experiment("STSepNet-published", synthetic_dataset, ckpt_save_dir=str(tmp_path / "named"))
+    assert named.model_config.input_mode == "mean" and named.input_len == 12  # the benchmark's protocol
+    assert zoo.SEPNET["STSepNet-hyper"] == {"variant": "hypergraph", "gamma": 0.0, "gamma_learnable": False}

@@ -29,7 +29,9 @@ HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("over
 def _command() -> str:
     """The command line that makes these runs (``--report-only`` rebuilds the same tables from them)."""
     args = [shlex.quote(a) for a in sys.argv[1:] if a != "--report-only"]
-    return "stlora " + " ".join(args) if sys.argv[0].endswith("stlora") else " ".join([sys.argv[0], *args])
+    program = Path(sys.argv[0])
+    is_cli = program.name == "stlora" or (program.name == "cli.py" and program.parent.name == "stlora_plugin")
+    return "stlora " + " ".join(args) if is_cli else " ".join([sys.argv[0], *args])
 
 
 def report_header(datasets, models, seeds, budget) -> str:

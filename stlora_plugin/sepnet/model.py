@@ -20,14 +20,14 @@ import torch
 from basicts.configs import BasicTSModelConfig
 from torch import nn
 
-from hypergraph import SpatialNetwork
+from hypergraph import HYPERGRAPH_CONVS, SpatialNetwork
 from stlora_plugin.runtime import load_adjacency
 
 from .gates import GATES, build_gate
 from .llm import FrozenLanguageModel
 from .temporal import INPUT_MODES, TemporalBranch
 
-__all__ = ["STSepNet", "STSepNetConfig", "Variant", "VARIANTS"]
+__all__ = ["PUBLISHED", "STSepNet", "STSepNetConfig", "Variant", "VARIANTS"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ VARIANTS = {
     "hypergraph": Variant(temporal=True, spatial="hypergraph"),
     "no_llm": Variant(temporal=False, spatial="hypergraph"),
 }
+
+
+#: The published model settings (jiawenchen10/ST-SepNet: ``run_main.py`` defaults and ``scripts/BIKE/*.sh``):
+#: the mean series as temporal input, Time-LLM patching (16, stride 8), 1000 text prototypes, 8 reprogramming
+#: heads of d_ff = 32 keys, patch embedding 768 wide, hyperedges of order 3 mixed half and half with the graph.
+#: Its training settings (48 -> 48, Adam 1e-4, batch 16, 50 epochs, [5, 20, 40, 70] x 0.3) are in
+#: ``zoo.SEPNET_PUBLISHED_TRAINING``.
+PUBLISHED = {"input_mode": "mean", "patch_len": 16, "stride": 8, "d_model": 768, "num_heads": 8, "head_dim": 32,
+             "num_prototypes": 1000, "d_ff": 32, "hyperedge_order": 3, "gamma": 0.5}
 
 
 @dataclass
@@ -69,7 +78,8 @@ class STSepNetConfig(BasicTSModelConfig):
     lora_targets: Optional[List[str]] = field(default=None, metadata={
         "help": "Projections to adapt, dotted paths inside one block (None: the architecture table's choice)."})
     input_mode: str = field(default="per_node", metadata={
-        "help": f"Temporal branch input, one of {INPUT_MODES}: each node alone, or nodes pooled to channels."})
+        "help": f"Temporal branch input, one of {INPUT_MODES}: each node alone, nodes pooled to channels, or the "
+                "mean over nodes (the published code's; its forecast goes to every node)."})
     pooled_channels: int = field(default=8, metadata={"help": "Channels C of the 'pooled' input mode."})
     patch_len: int = field(default=4, metadata={"help": "Patch length in steps."})
     stride: int = field(default=2, metadata={"help": "Patch stride in steps."})
@@ -83,6 +93,13 @@ class STSepNetConfig(BasicTSModelConfig):
     prompt_stats: bool = field(default=True, metadata={"help": "Prepend min/max/median/trend tokens."})
     time_token: bool = field(default=True, metadata={"help": "Prepend a time-of-day/day-of-week token."})
     hyperedge_order: int = field(default=3, metadata={"help": "Hyperedge order k (k nearest nodes per hyperedge)."})
+    gamma: float = field(default=0.5, metadata={
+        "help": "Graph share of the spatial propagation in [0, 1] (variant 'hypergraph'): 0 hypergraph only, "
+                "0.5 mix-order, 1 graph only; the start of a learned share per layer when gamma_learnable."})
+    gamma_learnable: bool = field(default=True, metadata={
+        "help": "Learn the graph share per layer from gamma (then gamma in (0, 1)), or keep gamma fixed."})
+    hypergraph_conv: str = field(default="conv", metadata={
+        "help": f"Hypergraph convolution, one of {sorted(HYPERGRAPH_CONVS)} (HGNN, hypergraph attention, SAGE)."})
     spatial_hidden: int = field(default=32, metadata={"help": "Hidden size of the spatial network."})
     spatial_embed: int = field(default=16, metadata={"help": "Node-embedding size of the spatial network."})
     spatial_layers: int = field(default=2, metadata={"help": "Layers of the spatial network."})
@@ -93,7 +110,7 @@ class STSepNetConfig(BasicTSModelConfig):
 
     def validate(self) -> None:
         """Raise ValueError naming the first field with a value outside what is allowed."""
-        choices = {"variant": VARIANTS, "gate": GATES, "input_mode": INPUT_MODES}
+        choices = {"variant": VARIANTS, "gate": GATES, "input_mode": INPUT_MODES, "hypergraph_conv": HYPERGRAPH_CONVS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; choose one of {sorted(allowed)}")
@@ -109,6 +126,9 @@ class STSepNetConfig(BasicTSModelConfig):
         for name in ("lora_dropout", "dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not 0.0 <= self.gamma <= 1.0 or (self.gamma_learnable and self.gamma in (0.0, 1.0)):
+            raise ValueError(f"gamma must be in [0, 1], and in (0, 1) when gamma_learnable (a learned share never "
+                             f"reaches 0 or 1), got gamma={self.gamma!r}, gamma_learnable={self.gamma_learnable}")
         if self.lora_alpha <= 0:
             raise ValueError(f"lora_alpha must be > 0, got {self.lora_alpha!r}")
         if self.spatial_hidden % 4:
@@ -167,7 +187,8 @@ class STSepNet(nn.Module):
             self.spatial = SpatialNetwork(
                 config.num_nodes, config.input_len, config.output_len, variant=variant.spatial,
                 adjacency=adjacency, hidden_dim=config.spatial_hidden, embed_dim=config.spatial_embed,
-                num_layers=config.spatial_layers, k=config.hyperedge_order, dropout=config.dropout)
+                num_layers=config.spatial_layers, k=config.hyperedge_order, dropout=config.dropout,
+                gamma=config.gamma, gamma_learnable=config.gamma_learnable, hypergraph_conv=config.hypergraph_conv)
 
         both = self.temporal is not None and self.spatial is not None
         self.gate = build_gate(config.gate, config.output_len, config.gate_hidden) if both else None

@@ -8,13 +8,16 @@ ST-SepNet (Chen et al., KDD'25) models time with a lightweight language model in
     H = LM_LoRA([prefix; Z])[-P:]               [P, d_llm]  (frozen blocks, trainable adapters)
     y = W_head flatten(H W_ff) * sigma + mu     [H]
 
-Two input modes decide what a "series" is:
+Three input modes decide what a "series" is:
 
 * ``per_node`` (channel independence, as Time-LLM): every node's series goes through the model on its own,
   with shared weights: ``B * N`` sequences per batch.
 * ``pooled``: the normalized node series are first projected to ``C`` channels (``[B, L, N] -> [B, L, C]``
   with a learned ``N x C`` map), the ``B * C`` channel series go through the model, and a learned ``C x N``
   map brings the forecasts back to the nodes: about ``N / C`` times less language-model work.
+* ``mean`` (the published code): one series per sample, the mean over nodes, whose forecast is given to every
+  node: ``B`` sequences per batch, about ``N`` times less work than ``per_node``. Node differences then come
+  from the spatial branch alone.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from .reprogramming import Reprogramming, TextPrototypes
 
 __all__ = ["TemporalBranch", "INPUT_MODES"]
 
-INPUT_MODES = ("per_node", "pooled")
+INPUT_MODES = ("per_node", "pooled", "mean")
 
 
 class TemporalBranch(nn.Module):
@@ -39,7 +42,7 @@ class TemporalBranch(nn.Module):
     Args:
         lm: the frozen language model with adapters.
         num_nodes, input_len, output_len: N, L, H.
-        input_mode: ``"per_node"`` or ``"pooled"`` (see module docstring); ``num_channels`` is C for pooled.
+        input_mode: ``"per_node"``, ``"pooled"`` or ``"mean"`` (module docstring); ``num_channels``: C of pooled.
         patch_len, stride: patching of the input window.
         d_model: patch embedding size; ``num_heads`` x ``head_dim``: reprogramming attention.
         num_prototypes: S, text prototypes; d_ff: per-patch size fed to the flatten head.
@@ -81,9 +84,11 @@ class TemporalBranch(nn.Module):
         if nodes != self.num_nodes or length != self.input_len:
             raise ValueError(f"inputs is [B, {length}, {nodes}] but the temporal branch was built for "
                              f"input_len={self.input_len} and num_nodes={self.num_nodes}")
-        mean = inputs.mean(dim=1, keepdim=True)  # [B, 1, N]
-        std = inputs.std(dim=1, keepdim=True, unbiased=False) + 1e-5  # [B, 1, N]
-        x = (inputs - mean) / std  # [B, L, N]
+        if self.input_mode == "mean":
+            inputs = inputs.mean(dim=2, keepdim=True)  # [B, L, 1]: the network's mean series
+        mean = inputs.mean(dim=1, keepdim=True)  # [B, 1, N']
+        std = inputs.std(dim=1, keepdim=True, unbiased=False) + 1e-5  # [B, 1, N']
+        x = (inputs - mean) / std  # [B, L, N']
         if self.pool is not None:
             x = self.pool(x)  # [B, L, C]
         channels = x.shape[-1]
@@ -98,4 +103,4 @@ class TemporalBranch(nn.Module):
         out = out.reshape(batch, channels, self.output_len).transpose(1, 2)  # [B, H, C]
         if self.unpool is not None:
             out = self.unpool(out)  # [B, H, N]
-        return out * std + mean  # [B, H, N]
+        return (out * std + mean).expand(-1, -1, nodes)  # [B, H, N] (mean mode: one forecast for every node)

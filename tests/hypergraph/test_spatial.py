@@ -128,3 +128,62 @@ def test_adjacency_with_a_learned_variant_warns():
 def test_wrong_input_shape(shape):
     with pytest.raises(ValueError, match=r"expected \[B, L=12, N=5\]"):
         build("gnn")(torch.randn(*shape))
+
+
+SETTINGS = [dict(gamma=0.5), dict(gamma=0.2), dict(gamma=0.0, gamma_learnable=False),
+            dict(gamma=1.0, gamma_learnable=False), dict(gamma=0.5, gamma_learnable=False),
+            dict(hypergraph_conv="attention"), dict(hypergraph_conv="sage")]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_every_mixing_and_convolution_trains_every_parameter(settings):
+    torch.manual_seed(3)
+    net = build("hypergraph", **settings)
+    out = net(torch.randn(B, L, N))
+    assert out.shape == (B, 12, N)
+    out.pow(2).mean().backward()
+    for name, param in net.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_gamma_sets_the_graph_share_and_what_is_built():
+    learnable = build("hypergraph", gamma=0.2)
+    assert all(abs(float(layer.graph_share().detach()) - 0.2) < 1e-6 for layer in learnable.layers)
+    hyper_only = build("hypergraph", gamma=0.0, gamma_learnable=False)
+    assert hyper_only.graph_learner is None and hyper_only.hypergraph_learner is not None
+    assert all(layer.forward_prop is None and layer.graph_share() == 0.0 for layer in hyper_only.layers)
+    graph_only = build("hypergraph", gamma=1.0, gamma_learnable=False)
+    assert graph_only.hypergraph_learner is None and all(layer.hyperconv is None for layer in graph_only.layers)
+    fixed = build("hypergraph", gamma=0.5, gamma_learnable=False)
+    assert all(layer.mix_logit is None and layer.graph_share() == 0.5 for layer in fixed.layers)
+
+
+def test_graph_only_mixing_equals_the_gnn_variant():
+    """gamma fixed at 1 keeps nothing of the hypergraph: the same weights give the gnn variant's forecast."""
+    torch.manual_seed(4)
+    gnn = build("gnn").eval()
+    graph_only = build("hypergraph", gamma=1.0, gamma_learnable=False).eval()
+    graph_only.load_state_dict(gnn.state_dict())
+    x = torch.randn(B, L, N)
+    torch.testing.assert_close(graph_only(x), gnn(x))
+    mixed = build("hypergraph", gamma=0.5, gamma_learnable=False).eval()
+    mixed.load_state_dict(gnn.state_dict(), strict=False)  # the control: a hypergraph share changes it
+    assert not torch.allclose(mixed(x), gnn(x))
+
+
+def test_hypergraph_convolutions_are_selectable():
+    from hypergraph import HypergraphAttention, HypergraphConv, HypergraphSAGE
+
+    for name, kind in (("conv", HypergraphConv), ("attention", HypergraphAttention), ("sage", HypergraphSAGE)):
+        assert all(isinstance(layer.hyperconv, kind) for layer in build("hypergraph", hypergraph_conv=name).layers)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(gamma=1.5), r"gamma must be in \[0, 1\]"),
+    (dict(gamma=0.0), r"\(0, 1\) when learnable"),
+    (dict(gamma=1.0), "fix gamma_learnable=False for 0 or 1"),
+    (dict(hypergraph_conv="gat"), r"hypergraph_conv must be one of \['attention', 'conv', 'sage'\]"),
+])
+def test_bad_mixing_settings_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build("hypergraph", **kwargs)

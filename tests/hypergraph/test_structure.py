@@ -89,3 +89,30 @@ def test_wrong_node_count_is_reported():
         hg.edge_to_node(torch.randn(2, 3, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"\[N, M\]"):
         Hypergraph.from_incidence(torch.ones(3))
+
+
+@pytest.mark.parametrize("batch", [(2,), (2, 3), ()])
+def test_propagate_equals_the_two_aggregations(batch):
+    """The sparse [N, N] product of ``propagate`` against the two aggregations it replaces (and the dense
+    ``H_t H_e^T``), with repeated node pairs across edges, an empty edge and an isolated node."""
+    h = random_incidence(6, 5, seed=6)
+    hg = Hypergraph.from_incidence(h)
+    g = torch.Generator().manual_seed(7)
+    to_edge = torch.rand(hg.members.shape, generator=g, dtype=torch.float64) * (hg.membership != 0)
+    to_node = torch.rand(hg.members.shape, generator=g, dtype=torch.float64) * (hg.membership != 0)
+    x = torch.randn(*batch, 6, 4, generator=g, dtype=torch.float64)
+    two_steps = hg.edge_to_node(hg.node_to_edge(x, to_edge), to_node)
+    torch.testing.assert_close(hg.propagate(x, to_edge, to_node), two_steps)
+    dense = lambda coef: torch.zeros(5, 6, dtype=torch.float64).scatter_add(1, hg.members, coef).t()  # [N, M]
+    torch.testing.assert_close(hg.propagate(x, to_edge, to_node), dense(to_node) @ dense(to_edge).t() @ x)
+    assert hg.propagate(x, to_edge, to_node)[..., -1, :].abs().max() == 0  # the isolated node receives nothing
+
+
+def test_propagate_gradients_match_finite_differences():
+    h = random_incidence(5, 4, seed=8)
+    hg = Hypergraph.from_incidence(h)
+    g = torch.Generator().manual_seed(9)
+    to_edge = torch.rand(hg.members.shape, generator=g, dtype=torch.float64).requires_grad_(True)
+    to_node = torch.rand(hg.members.shape, generator=g, dtype=torch.float64).requires_grad_(True)
+    x = torch.randn(2, 5, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(hg.propagate, (x, to_edge, to_node))

@@ -22,7 +22,7 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.mark.parametrize("arch", ["gpt2", "bert", "llama", "qwen2"])
-@pytest.mark.parametrize("mode", ["per_node", "pooled"])
+@pytest.mark.parametrize("mode", ["per_node", "pooled", "mean"])
 def test_shape_and_adapter_gradients(tiny_lms, arch, mode):
     branch = build(tiny_lms[arch], input_mode=mode, num_channels=3)
     x, ts = batch()
@@ -45,12 +45,32 @@ def test_per_node_keeps_nodes_apart_pooled_mixes_them(tiny_lms):
     assert torch.all((pooled(moved, ts) - pooled(x, ts)).abs().sum(dim=(0, 1)) > 0)
 
 
-@pytest.mark.parametrize("mode", ["per_node", "pooled"])
+@pytest.mark.parametrize("mode", ["per_node", "pooled", "mean"])
 def test_instance_norm_makes_it_scale_equivariant(tiny_lms, mode):
     branch = build(tiny_lms["llama"], input_mode=mode, num_channels=2).eval()
     x, ts = batch()
     with torch.no_grad():
         torch.testing.assert_close(branch(3.0 * x + 5.0, ts), 3.0 * branch(x, ts) + 5.0, rtol=1e-3, atol=1e-3)
+
+
+def test_mean_mode_forecasts_the_node_mean_for_every_node(tiny_lms):
+    """The published temporal input: one sequence per sample (the mean over nodes), the same forecast everywhere;
+    it equals the per-node branch run on a one-node network holding that mean series."""
+    x, ts = batch()
+    mean_mode = build(tiny_lms["gpt2"], input_mode="mean").eval()
+    out = mean_mode(x, ts)
+    assert torch.equal(out, out[..., :1].expand_as(out))  # every node gets the same forecast
+    shuffled = x[..., torch.randperm(N)]
+    torch.testing.assert_close(mean_mode(shuffled, ts), out)  # only the mean over nodes matters
+    torch.manual_seed(0)
+    single = TemporalBranch(FrozenLanguageModel(tiny_lms["gpt2"], lora_rank=2), num_nodes=1, input_len=L,
+                            output_len=H, num_prototypes=10, dropout=0.0).eval()
+    single.load_state_dict(mean_mode.state_dict())
+    torch.testing.assert_close(single(x.mean(dim=2, keepdim=True), ts), out[..., :1])
+    calls = []
+    mean_mode.lm.register_forward_hook(lambda m, args, o: calls.append(args[0].shape[0]))
+    mean_mode(x, ts)
+    assert calls == [B]  # B sequences, not B * N
 
 
 def test_prompt_adds_tokens_and_changes_output(tiny_lms):
