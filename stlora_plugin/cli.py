@@ -51,13 +51,38 @@ def _cmd_data_list(args) -> None:
 def _cmd_train(args) -> None:
     from basicts import BasicTSLauncher
 
-    from .runtime import load_config_file
-
     _check_gpus(args.gpus)
-    cfg = load_config_file(args.config)
+    if (args.config is None) == (args.model is None):
+        raise ValueError("give either a config file or --model NAME --dataset NAME")
+    cfg = _named_config(args) if args.model else _file_config(args)
     if args.gpus is not None:
         cfg.gpus, cfg.gpu_num = args.gpus, len(args.gpus.split(","))
+    print(f"training {cfg.model.__name__} on {cfg.dataset_name}: checkpoints, cfg.json and the training log go to "
+          f"{Path(cfg.ckpt_save_dir) / cfg.md5}")
     BasicTSLauncher.launch_training(cfg)
+
+
+def _file_config(args):
+    from .runtime import load_config_file
+
+    extra = [name for name in ("dataset", "epochs", "seed", "patience") if getattr(args, name) is not None]
+    if extra or args.stlora is not None:
+        raise ValueError(f"--{', --'.join(extra or ['stlora'])} only go with --model; a config file sets its own")
+    return load_config_file(args.config)
+
+
+def _named_config(args):
+    """The zoo's config for ``--model`` on ``--dataset``, with the recipe's settings unless given."""
+    from . import zoo
+    from .runtime import EarlyStopping
+
+    if args.dataset is None:
+        raise ValueError("--model needs --dataset NAME (a prepared dataset; see `stlora data list`)")
+    overrides = {k: v for k, v in (("num_epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    if args.patience is not None:
+        overrides["callbacks"] = [EarlyStopping(args.patience)]
+    return zoo.named_experiment(args.model, args.dataset, stlora=args.stlora is not None,
+                                model_overrides=args.stlora_settings or None, **overrides)
 
 
 def _check_gpus(gpus: str | None) -> None:
@@ -244,8 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--root", help="datasets folder (default: $STLORA_DATASETS or ./datasets)")
     listing.set_defaults(func=_cmd_data_list)
 
-    train = commands.add_parser("train", help="train a BasicTS config file through BasicTSLauncher")
-    train.add_argument("config", help="a .py file defining CFG")
+    train = commands.add_parser("train", help="train a BasicTS config file, or a zoo model by name, through "
+                                              "BasicTSLauncher")
+    train.add_argument("config", nargs="?", help="a .py file defining CFG (or use --model and --dataset)")
+    train.add_argument("--model", help="a zoo model: STID, LSTM, STGCN, GWNet, AGCRN, D2STGNN, STAEformer, STSepNet...")
+    train.add_argument("--dataset", help="a prepared dataset name (with --model)")
+    train.add_argument("--stlora", nargs="*", metavar="KEY=VALUE",
+                       help="wrap the model in ST-LoRA (default preset), optionally with settings, e.g. rank=8")
+    train.add_argument("--epochs", type=_positive_int, help="training epochs (default: the recipe's 100)")
+    train.add_argument("--patience", type=_positive_int, help="stop after this many epochs without a better "
+                                                               "validation MAE")
+    train.add_argument("--seed", type=int, help="random seed (default: BasicTS's)")
     train.add_argument("--gpus", help="e.g. '0' or '0,1' (default: CPU)")
     train.set_defaults(func=_cmd_train)
 
@@ -263,10 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.set_defaults(func=_cmd_predict)
 
     demo = commands.add_parser("demo", help="the main job: a small comparison on the built-in synthetic dataset")
-    demo.add_argument("--epochs", type=_positive_int, default=3)
+    demo.add_argument("--epochs", type=_positive_int, default=2)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="checkpoints/demo", help="where runs, tables and plots go")
     demo.add_argument("--gpus", help="e.g. '0' (default: CPU)")
+    demo.add_argument("--verbose", action="store_true", help="show BasicTS's output of every run")
     demo.set_defaults(func=_cmd_demo)
 
     def study_options(p):
@@ -281,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="folder for runs.jsonl, tables and plots (e.g. results/mine)")
         p.add_argument("--gpus", help="train every run on these GPUs, e.g. '0' or '0,1' (default: CPU); "
                                       "--batch-size is then per GPU process")
+        p.add_argument("--verbose", action="store_true",
+                       help="show BasicTS's output of every run (default: in each run's console.log)")
 
     board = commands.add_parser("leaderboard", help="backbone vs backbone + ST-LoRA: tables and plots")
     board.add_argument("--datasets", type=_csv(str), required=True, help="prepared dataset names, comma-separated")
@@ -320,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("stlora_plugin").setLevel(logging.INFO)
     try:
+        if getattr(args, "verbose", False):
+            from .leaderboard.sweep import Sweep
+
+            Sweep.verbose = True
         if hasattr(args, "stlora"):  # every setting checked before anything trains
             args.stlora_settings = _stlora_settings(args.stlora)
         args.func(args)

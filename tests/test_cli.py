@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,14 @@ def _error(capsys, argv) -> str:
      "--stlora bogus: unknown setting"),
     (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--stlora", "rank=0"],
      "--stlora: stlora_rank=0 is not allowed"),
+    (["train"], "give either a config file or --model NAME --dataset NAME"),
+    (["train", "cfg.py", "--model", "STID"], "give either a config file or --model NAME --dataset NAME"),
+    (["train", "--model", "STID"], "--model needs --dataset NAME"),
+    (["train", "cfg.py", "--epochs", "3"], "--epochs only go with --model"),
+    (["train", "--model", "STID", "--dataset", "D", "--stlora", "rank=0"], "--stlora: stlora_rank=0 is not allowed"),
+    (["train", "--model", "STID", "--dataset", "D", "--patience", "0"], "expected a positive whole number, got 0"),
+    (["leaderboard", "--datasets", "D", "--models", "STID", "--out", "o", "--patience", "0"],
+     "expected a positive whole number, got 0"),
     (["data", "prepare", "generic", "x.npy", "--step-minutes", "0"], "expected a positive whole number, got 0"),
     (["data", "prepare", "generic", "x.npy", "--step-minutes", "-15"], "expected a positive whole number, got -15"),
 ])
@@ -184,3 +193,16 @@ def test_a_class_defined_in_a_config_file_anywhere_is_found_by_spawned_workers(t
     assert cfg.model.__module__ == "my_lora_cfg"
     with multiprocessing.get_context("spawn").Pool(1) as pool:  # as DDP workers start: unpickle the class
         assert pool.apply(_class_in_a_spawned_process, (cfg.model,)) == "MySTID"
+
+
+@pytest.mark.slow
+def test_train_a_zoo_model_by_name(tmp_path, synthetic_dataset, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", "STID", "--dataset", synthetic_dataset, "--stlora", "rank=2", "--epochs", "1",
+                 "--seed", "3"]) == 0
+    where = capsys.readouterr().out.splitlines()[0]
+    assert where.startswith("training STIDSTLoRA on ") and "checkpoints/STIDSTLoRA/" in where
+    run_dir = Path(where.rsplit(" go to ", 1)[1])
+    assert (tmp_path / run_dir / "test_metrics.json").is_file()
+    cfg = json.loads((tmp_path / run_dir / "cfg.json").read_text())
+    assert cfg["seed"] == 3 and cfg["num_epochs"] == 1

@@ -161,7 +161,7 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
             penalty=hp["lambda"], fusion=hp["fusion"], gate_bias=hp["gate_bias"]))
         self.stlora_frozen = config.stlora_freeze_backbone
         self.register_load_state_dict_post_hook(backbone_checkpoint_hook)
-        logger.info("%s: %s", name, parameter_report(self))
+        logger.debug("%s: %s", name, parameter_report(self))  # the run log and console get it at train start
 
     def forward(self, *args, **kwargs):
         bound = signature.bind(self, *args, **kwargs)

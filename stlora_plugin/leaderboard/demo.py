@@ -31,7 +31,7 @@ def ensure_synthetic(root: str | os.PathLike | None = None) -> Path:
     return folder
 
 
-def run_demo(epochs: int = 3, seed: int = 0, out: str | os.PathLike = "checkpoints/demo",
+def run_demo(epochs: int = 2, seed: int = 0, out: str | os.PathLike = "checkpoints/demo",
              gpus: str | None = None) -> Path:
     """Train the demo comparison (reusing finished runs in ``out``); returns the leaderboard file."""
     ensure_synthetic()

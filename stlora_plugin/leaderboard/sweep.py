@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from .. import zoo
 from ..runtime import EarlyStopping, launch_training, read_test_metrics, read_training_log
+from ..runtime.launch import EpochProgress
 from .pernode import per_node_mae
 
 __all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "count_parameters", "plan", "run_settings"]
@@ -105,7 +106,14 @@ def run_settings(cfg) -> dict:
 
 
 class Sweep:
-    """Train the runs of a comparison, skipping those already recorded in ``out_dir/runs.jsonl``."""
+    """Train the runs of a comparison, skipping those already recorded in ``out_dir/runs.jsonl``.
+
+    The console shows one bar over the runs and one over the current run's epochs; BasicTS's own console output
+    goes to each run's ``console.log`` (beside its training log), unless ``verbose`` (``--verbose``) is set.
+    """
+
+    #: show BasicTS's console output of every run (the process-wide console preference; ``--verbose``)
+    verbose = False
 
     def __init__(self, out_dir: str | os.PathLike, budget: Budget, *,
                  ckpt_root: str | os.PathLike | None = None, arms: dict | None = None):
@@ -188,8 +196,10 @@ class Sweep:
             shutil.rmtree(folder)
         cfg = self.config(key)
         model = cfg.model(cfg.model_config)
+        if not self.verbose:
+            cfg.callbacks.append(EpochProgress(key.slug))
         start = time.time()
-        run_dir = launch_training(cfg)
+        run_dir = launch_training(cfg, quiet=not self.verbose)
         log = read_training_log(run_dir)
         epoch_times = log.get("train/time", [])
         record = {
