@@ -230,6 +230,15 @@ def _cmd_sanity(args) -> None:
     print(run_sanity(args.dataset, args.models, args.seed, _budget(args), args.out).read_text(encoding="utf-8"))
 
 
+def _cmd_adapt(args) -> None:
+    from .leaderboard.adapt import run_adaptation
+
+    files = run_adaptation(args.model, args.source, args.target, args.shift, args.weeks, args.seeds, _budget(args),
+                           args.out, val_weeks=args.val_weeks, test_weeks=args.test_weeks)
+    print(files[0].read_text(encoding="utf-8"))
+    print(f"table, JSON and plot: {files[0].parent}")
+
+
 def _cmd_sweep(args) -> None:
     from .leaderboard.compare import run_sensitivity
 
@@ -340,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     sanity.add_argument("--seed", type=int, default=0)
     study_options(sanity)
     sanity.set_defaults(func=_cmd_sanity)
+
+    adapt = commands.add_parser("adapt", help="adapt a trained backbone to a changed regime from its first weeks: "
+                                              "none, ST-LoRA adapters, full fine-tuning, from scratch")
+    adapt.add_argument("--model", required=True, help="a zoo backbone, e.g. STID")
+    adapt.add_argument("--source", required=True, help="the dataset the backbone is trained on (e.g. 2019)")
+    adapt.add_argument("--target", required=True, help="a dataset holding the new regime (prepared with its start)")
+    adapt.add_argument("--shift", required=True, help="first day of the new regime, e.g. 2020-03-30")
+    adapt.add_argument("--weeks", type=_csv(int), default=[1, 2, 4], help="weeks K of the new regime to adapt on")
+    adapt.add_argument("--val-weeks", type=_positive_int, default=1, help="weeks after the K that choose the epoch")
+    adapt.add_argument("--test-weeks", type=_positive_int, default=4,
+                       help="test weeks, the same for every K, after the longest K and its validation")
+    study_options(adapt)
+    adapt.set_defaults(func=_cmd_adapt)
 
     sweep = commands.add_parser("sweep", help="sensitivity of ST-LoRA to one knob")
     sweep.add_argument("--dataset", required=True)

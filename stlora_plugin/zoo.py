@@ -2,7 +2,12 @@
 
 One table holds what the config files in ``baselines_cfg/`` and the leaderboard share: the model class, its
 config at the benchmark's usual settings, and its training recipe (optimizer, learning-rate schedule, batch size,
-gradient clipping, curriculum learning), following the settings BasicTS publishes for these models on PEMS04.
+gradient clipping, curriculum learning): at 100 epochs exactly the published PEMS04 recipes of BasicTS v0.4 (LSTM:
+LargeST's), pinned by ``tests/test_zoo.py``. A shorter run scales the recipe in one place (:func:`_scale`): each
+milestone, and the curriculum's warm-up and stage length, move to the same fraction of the run (at least epoch 1;
+milestones that coincide merge), and the curriculum's step grows so the whole horizon is trained by the same
+fraction of the run as published; from 100 epochs on the recipe is kept as published. Early stopping
+(``--patience``) is a budget setting, not part of a recipe (``runtime.EarlyStopping``).
 ``experiment(Model, dataset)`` turns a row into a BasicTS config under the benchmark protocol; a model wrapped
 by ``st_lora`` finds its row through its backbone, so a plain config and its ST-LoRA twin differ only by the
 decorator line.

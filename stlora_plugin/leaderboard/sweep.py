@@ -3,7 +3,8 @@
 Variants (arms) are of three kinds: ``plain`` (the backbone), ``stlora`` (backbone + ST-LoRA trained together
 from scratch) and ``freeze`` (ST-LoRA adapters trained on top of the frozen, trained ``plain`` backbone of the same
 seed); an arm may add model-config overrides (ablations: ``{"no_gate": ("stlora", {"stlora_fusion": "mean"})}``),
-and under the key ``optimizer_params`` optimizer options merged into the recipe's (``{"node_lr_scale": 10.0}``).
+under the key ``optimizer_params`` optimizer options merged into the recipe's (``{"node_lr_scale": 10.0}``), and
+under the key ``train`` training-config fields (``{"finetune_from": path}``: the adaptation study).
 All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
 Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the settings it was trained
@@ -169,6 +170,7 @@ class Sweep:
         kind, arm_overrides = self.arms[key.variant]
         arm_overrides = dict(arm_overrides)
         optimizer_params = arm_overrides.pop("optimizer_params", {})
+        overrides.update(arm_overrides.pop("train", {}))  # training-config fields, e.g. finetune_from
         model_overrides = dict(self.budget.backbone)
         if kind != "plain":
             model_overrides.update(self.budget.stlora)

@@ -2,7 +2,9 @@
 
 BasicTS 1.1's ``ZScoreScaler`` crashes in that setting (``torch.Tensor(np.float64)`` raises
 ``TypeError: new(): data must be a sequence``). This one keeps one mean and one standard deviation
-over all nodes and steps of the training split, as the PEMS leaderboard does.
+over all nodes and steps of the training split, as the PEMS leaderboard does. A run that fine-tunes a checkpoint
+(``finetune_from``) keeps that checkpoint's statistics: a model trained on one dataset and adapted on another
+(``stlora adapt``) keeps reading its inputs on the scale it learned them.
 """
 from __future__ import annotations
 
@@ -14,11 +16,21 @@ __all__ = ["GlobalZScoreScaler"]
 
 
 class GlobalZScoreScaler(ZScoreScaler):
-    """``(x - mean) / std`` with scalar statistics of the training split (per channel when asked)."""
+    """``(x - mean) / std`` with scalar statistics of the training split (per channel when asked), or of the
+    checkpoint a run fine-tunes (``finetune_from``, read from the run's config by BasicTS's builder)."""
+
+    def __init__(self, norm_each_channel: bool, rescale: bool, stats: dict = None, finetune_from: str = None):
+        super().__init__(norm_each_channel, rescale, stats)
+        self.finetune_from = finetune_from
 
     def fit(self, data) -> None:
         if self.stats:  # restored from a checkpoint
             return
+        if self.finetune_from:
+            saved = torch.load(self.finetune_from, map_location="cpu", weights_only=True).get("scaler_stats") or {}
+            if "mean" in saved and "std" in saved:
+                self.stats["mean"], self.stats["std"] = saved["mean"], saved["std"]
+                return
         data = torch.as_tensor(np.asarray(data), dtype=torch.float64)
         dims = (-2,) if self.norm_each_channel else tuple(range(data.ndim))
         mean = data.nanmean(dim=dims, keepdim=self.norm_each_channel)

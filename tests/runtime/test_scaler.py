@@ -32,3 +32,17 @@ def test_stats_restored_from_checkpoint_are_kept():
                                 stats={"mean": torch.tensor(1.0), "std": torch.tensor(2.0)})
     scaler.fit(DATA)
     assert scaler.stats["mean"].item() == 1.0
+
+
+def test_a_fine_tuned_run_keeps_the_statistics_of_the_checkpoint_it_starts_from(tmp_path):
+    import torch
+
+    source = {"mean": torch.tensor(100.0), "std": torch.tensor(20.0)}
+    torch.save({"model_state_dict": {}, "scaler_stats": source}, tmp_path / "source.pt")
+    data = np.random.default_rng(0).normal(5.0, 2.0, size=(500, 4)).astype(np.float32)
+    kept = GlobalZScoreScaler(norm_each_channel=False, rescale=True, finetune_from=str(tmp_path / "source.pt"))
+    kept.fit(data)
+    assert float(kept.stats["mean"]) == 100.0 and float(kept.stats["std"]) == 20.0
+    own = GlobalZScoreScaler(norm_each_channel=False, rescale=True)  # the control: fitted on its own data
+    own.fit(data)
+    assert abs(float(own.stats["mean"]) - 5.0) < 0.3
