@@ -258,6 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of user mistakes too")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    _add_data_commands(commands)
+    _add_run_commands(commands)
+    _add_study_commands(commands)
+    return parser
+
+
+def _add_data_commands(commands) -> None:
     data = commands.add_parser("data", help="prepare and list datasets").add_subparsers(dest="data_command",
                                                                                          required=True)
     prep = data.add_parser("prepare", help="raw files -> a BasicTS dataset folder")
@@ -278,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--root", help="datasets folder (default: $STLORA_DATASETS or ./datasets)")
     listing.set_defaults(func=_cmd_data_list)
 
+
+def _add_run_commands(commands) -> None:
     train = commands.add_parser("train", help="train a BasicTS config file, or a zoo model by name, through "
                                               "BasicTSLauncher")
     train.add_argument("config", nargs="?", help="a .py file defining CFG (or use --model and --dataset)")
@@ -313,41 +322,45 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="show BasicTS's output of every run")
     demo.set_defaults(func=_cmd_demo)
 
-    def study_options(p):
-        p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="comma-separated, distinct (default 0,1,2)")
-        p.add_argument("--epochs", type=_positive_int, default=10,
-                       help="training epochs per run (with --patience: the most it trains)")
-        p.add_argument("--patience", type=_positive_int,
-                       help="stop a run after this many epochs without a better validation MAE (default: none)")
-        p.add_argument("--batch-size", type=_positive_int,
-                       help="one batch size for all runs (default: each model's recipe)")
-        p.add_argument("--stlora", nargs="*", metavar="KEY=VALUE", help="ST-LoRA settings, e.g. rank=8 core=diagonal")
-        p.add_argument("--out", required=True, help="folder for runs.jsonl, tables and plots (e.g. results/mine)")
-        p.add_argument("--gpus", help="train every run on these GPUs, e.g. '0' or '0,1' (default: CPU); "
-                                      "--batch-size is then per GPU process")
-        p.add_argument("--verbose", action="store_true",
-                       help="show BasicTS's output of every run (default: in each run's console.log)")
 
+def _study_options(p) -> None:
+    """The options every comparison command shares."""
+    p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="comma-separated, distinct (default 0,1,2)")
+    p.add_argument("--epochs", type=_positive_int, default=10,
+                   help="training epochs per run (with --patience: the most it trains)")
+    p.add_argument("--patience", type=_positive_int,
+                   help="stop a run after this many epochs without a better validation MAE (default: none)")
+    p.add_argument("--batch-size", type=_positive_int,
+                   help="one batch size for all runs (default: each model's recipe)")
+    p.add_argument("--stlora", nargs="*", metavar="KEY=VALUE", help="ST-LoRA settings, e.g. rank=8 core=diagonal")
+    p.add_argument("--out", required=True, help="folder for runs.jsonl, tables and plots (e.g. results/mine)")
+    p.add_argument("--gpus", help="train every run on these GPUs, e.g. '0' or '0,1' (default: CPU); "
+                                  "--batch-size is then per GPU process")
+    p.add_argument("--verbose", action="store_true",
+                   help="show BasicTS's output of every run (default: in each run's console.log)")
+
+
+def _add_study_commands(commands) -> None:
     board = commands.add_parser("leaderboard", help="backbone vs backbone + ST-LoRA: tables and plots")
     board.add_argument("--datasets", type=_csv(str), required=True, help="prepared dataset names, comma-separated")
     board.add_argument("--models", type=_csv(str), required=True, help="e.g. STID,STGCN,GWNet")
     board.add_argument("--freeze", action="store_true", help="also train adapters on the frozen trained backbone")
     board.add_argument("--report-only", action="store_true", help="tables and plots of the runs finished so far")
-    study_options(board)
+    _study_options(board)
     board.set_defaults(func=_cmd_leaderboard)
 
     ablate = commands.add_parser("ablate", help="ST-LoRA ablations: node-specificity, gate, lambda, K, capacity")
     ablate.add_argument("--datasets", type=_csv(str), required=True)
     ablate.add_argument("--models", type=_csv(str), required=True)
     ablate.add_argument("--arms", type=_csv(str), help="subset of arms (default: all; see leaderboard/ablation.py)")
-    study_options(ablate)
+    _study_options(ablate)
     ablate.set_defaults(func=_cmd_ablate)
 
     sanity = commands.add_parser("sanity", help="plain models (backbones, ST-SepNet variants) vs historical inertia (HI)")
     sanity.add_argument("--dataset", required=True)
     sanity.add_argument("--models", type=_csv(str), required=True)
     sanity.add_argument("--seed", type=int, default=0)
-    study_options(sanity)
+    _study_options(sanity)
     sanity.set_defaults(func=_cmd_sanity)
 
     adapt = commands.add_parser("adapt", help="adapt a trained backbone to a changed regime from its first weeks: "
@@ -360,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     adapt.add_argument("--val-weeks", type=_positive_int, default=1, help="weeks after the K that choose the epoch")
     adapt.add_argument("--test-weeks", type=_positive_int, default=4,
                        help="test weeks, the same for every K, after the longest K and its validation")
-    study_options(adapt)
+    _study_options(adapt)
     adapt.set_defaults(func=_cmd_adapt)
 
     sweep = commands.add_parser("sweep", help="sensitivity of ST-LoRA to one knob")
@@ -369,9 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--knob", required=True, choices=["rank", "layers", "predictors", "train_share",
                                                          "missing_share"])
     sweep.add_argument("--values", type=_csv(float), required=True, help="e.g. 1,2,4,8 or 0.25,0.5,1")
-    study_options(sweep)
+    _study_options(sweep)
     sweep.set_defaults(func=_cmd_sweep)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,6 +126,34 @@ def _check_backbone(backbone) -> type:
     return _config_base(backbone)
 
 
+def _attach_adapter(model: nn.Module, config, name: str, node_field: str) -> None:
+    """Freeze the backbone when asked, then build ST-LoRA's adapter from the config's ``stlora_*`` fields (the
+    parameter budget, if any, applied against the backbone's size)."""
+    if config.stlora_freeze_backbone:  # freeze the base first, then add the adapter
+        for param in model.parameters():
+            param.requires_grad_(False)
+    dims = {}
+    for field_name in (node_field, "input_len", "output_len"):
+        dims[field_name] = getattr(config, field_name)
+        if dims[field_name] is None:
+            raise ValueError(f"{name} needs {field_name}, but the config has {field_name}=None; set it, or build "
+                             "the run with stlora_plugin.runtime.benchmark_config (it fills it from the dataset)")
+    model.stlora_dims = (dims[node_field], dims["input_len"], dims["output_len"])
+    hp, model.stlora_budget = apply_budget(  # before the adapter exists: the count is the backbone's alone
+        {hp: getattr(config, PREFIX + hp) for hp in HYPERPARAMETERS}, num_nodes=dims[node_field],
+        input_len=dims["input_len"], output_len=dims["output_len"], owner=name,
+        backbone_parameters=sum(p.numel() for p in model.parameters()))
+    model.stlora_hparams = hp
+    setattr(model, ADAPTER_ATTR, STLoRAFusion(
+        *model.stlora_dims, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
+        hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
+        dropout=hp["dropout"], activation=hp["activation"], input_activation=hp["input_activation"],
+        penalty=hp["lambda"], fusion=hp["fusion"], gate_bias=hp["gate_bias"]))
+    model.stlora_frozen = config.stlora_freeze_backbone
+    model.register_load_state_dict_post_hook(backbone_checkpoint_hook)
+    logger.debug("%s: %s", name, parameter_report(model))  # the run log and console get it at train start
+
+
 def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str) -> type:
     config_base = _check_backbone(backbone)
     if not name.isidentifier():
@@ -139,29 +167,7 @@ def _wrap(backbone: type, values: dict, *, name: str, module: str, qualname: str
     def __init__(self, config):
         config = _as_config(wrapped, config)
         super(wrapped, self).__init__(config)
-        if config.stlora_freeze_backbone:  # freeze the base first, then add the adapter
-            for param in self.parameters():
-                param.requires_grad_(False)
-        dims = {}
-        for field_name in (node_field, "input_len", "output_len"):
-            dims[field_name] = getattr(config, field_name)
-            if dims[field_name] is None:
-                raise ValueError(f"{name} needs {field_name}, but the config has {field_name}=None; set it, or build "
-                                 "the run with stlora_plugin.runtime.benchmark_config (it fills it from the dataset)")
-        self.stlora_dims = (dims[node_field], dims["input_len"], dims["output_len"])
-        hp, self.stlora_budget = apply_budget(  # before the adapter exists: the count is the backbone's alone
-            {hp: getattr(config, PREFIX + hp) for hp in HYPERPARAMETERS}, num_nodes=dims[node_field],
-            input_len=dims["input_len"], output_len=dims["output_len"], owner=name,
-            backbone_parameters=sum(p.numel() for p in self.parameters()))
-        self.stlora_hparams = hp
-        setattr(self, ADAPTER_ATTR, STLoRAFusion(
-            *self.stlora_dims, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
-            hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
-            dropout=hp["dropout"], activation=hp["activation"], input_activation=hp["input_activation"],
-            penalty=hp["lambda"], fusion=hp["fusion"], gate_bias=hp["gate_bias"]))
-        self.stlora_frozen = config.stlora_freeze_backbone
-        self.register_load_state_dict_post_hook(backbone_checkpoint_hook)
-        logger.debug("%s: %s", name, parameter_report(self))  # the run log and console get it at train start
+        _attach_adapter(self, config, name, node_field)
 
     def forward(self, *args, **kwargs):
         bound = signature.bind(self, *args, **kwargs)

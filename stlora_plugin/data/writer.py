@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..runtime.protocol import SPLIT
+from ..runtime.protocol import METRICS, SPLIT
 
 __all__ = ["PreparedDataset", "make_timestamps", "split_lengths", "write_dataset"]
 
@@ -80,6 +80,36 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     Nothing is overwritten without ``force``; the folder appears only once complete (written to a
     temporary sibling, then renamed), so a failure leaves nothing half-written.
     """
+    data, adj = _checked_arrays(data, adj, name, step_minutes)
+    num_steps, num_nodes = data.shape
+    target = Path(out_dir) / name
+    if target.exists() and not force:
+        raise FileExistsError(f"{target} already exists; pass --force (force=True) to overwrite it")
+    nan_share = float(np.isnan(data).mean())
+    zero_share = float((data == 0).mean())
+    missing = float((np.isnan(data) | (data == NULL_VALUE)).mean())
+    if missing == 1.0:
+        raise ValueError(f"data for '{name}' has no valid reading: every value is NaN or the null value "
+                         f"{NULL_VALUE} (NaN {100 * nan_share:.0f}%); nothing could be trained or scored on it")
+    if missing > MISSING_WARN_SHARE:
+        logger.warning("%s: %.1f%% of the readings are missing (NaN or %s); the masked metrics score only the rest",
+                       name, 100 * missing, NULL_VALUE)
+    meta = {
+        "name": name, "domain": domain, "description": description, "frequency (minutes)": step_minutes,
+        "start": start, "shape": [num_steps, num_nodes], "num_time_steps": num_steps, "num_vars": num_nodes,
+        "has_graph": adj is not None, "nan_share": nan_share, "zero_share": zero_share,
+        "timestamps": ["time of day", "day of week"],
+        "regular_settings": {"train_val_test_ratio": list(SPLIT), "norm_each_channel": False, "rescale": True,
+                             "metrics": list(METRICS), "null_val": NULL_VALUE},
+    }
+    _write_atomically(target, data, make_timestamps(num_steps, step_minutes, start), adj, locations, meta)
+    logger.debug("wrote %s: %d steps x %d nodes, NaN %.2f%%, zero %.2f%%",
+                target, num_steps, num_nodes, 100 * nan_share, 100 * zero_share)
+    return PreparedDataset(target, num_steps, num_nodes, step_minutes, nan_share, zero_share)
+
+
+def _checked_arrays(data, adj, name: str, step_minutes) -> tuple[np.ndarray, np.ndarray | None]:
+    """``data`` and ``adj`` as float32, or a ValueError naming what is wrong with them."""
     if isinstance(step_minutes, bool) or not isinstance(step_minutes, (int, np.integer)) or step_minutes <= 0:
         raise ValueError(f"step_minutes={step_minutes!r} is not allowed; expected a positive whole number of minutes")
     data = np.asarray(data, dtype=np.float32)
@@ -93,50 +123,18 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
         if adj.shape != (num_nodes, num_nodes):
             raise ValueError(f"the graph for '{name}' is {adj.shape[0]} x {adj.shape[1] if adj.ndim > 1 else '?'} "
                              f"but the data has {num_nodes} nodes; array and graph must have the same node count")
-    out_dir = Path(out_dir)
-    target = out_dir / name
-    if target.exists() and not force:
-        raise FileExistsError(f"{target} already exists; pass --force (force=True) to overwrite it")
+    return data, adj
 
-    timestamps = make_timestamps(num_steps, step_minutes, start)
-    nan_share = float(np.isnan(data).mean())
-    zero_share = float((data == 0).mean())
-    missing = float((np.isnan(data) | (data == NULL_VALUE)).mean())
-    if missing == 1.0:
-        raise ValueError(f"data for '{name}' has no valid reading: every value is NaN or the null value "
-                         f"{NULL_VALUE} (NaN {100 * nan_share:.0f}%); nothing could be trained or scored on it")
-    if missing > MISSING_WARN_SHARE:
-        logger.warning("%s: %.1f%% of the readings are missing (NaN or %s); the masked metrics score only the rest",
-                       name, 100 * missing, NULL_VALUE)
-    meta = {
-        "name": name,
-        "domain": domain,
-        "description": description,
-        "frequency (minutes)": step_minutes,
-        "start": start,
-        "shape": [num_steps, num_nodes],
-        "num_time_steps": num_steps,
-        "num_vars": num_nodes,
-        "has_graph": adj is not None,
-        "nan_share": nan_share,
-        "zero_share": zero_share,
-        "timestamps": ["time of day", "day of week"],
-        "regular_settings": {
-            "train_val_test_ratio": list(SPLIT),
-            "norm_each_channel": False,
-            "rescale": True,
-            "metrics": ["MAE", "RMSE", "MAPE"],
-            "null_val": 0.0,
-        },
-    }
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
+def _write_atomically(target: Path, data: np.ndarray, timestamps: np.ndarray, adj, locations, meta: dict) -> None:
+    """The dataset folder written into a temporary sibling, then renamed to ``target`` (replacing it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 700; the dataset folder gets the usual permissions
     try:
-        bounds = np.cumsum((0,) + split_lengths(num_steps))
+        bounds = np.cumsum((0,) + split_lengths(len(data)))
         for split, lo, hi in zip(SPLITS, bounds[:-1], bounds[1:]):
             np.save(tmp / f"{split}_data.npy", data[lo:hi])
             np.save(tmp / f"{split}_timestamps.npy", timestamps[lo:hi])
@@ -154,6 +152,3 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    logger.debug("wrote %s: %d steps x %d nodes, NaN %.2f%%, zero %.2f%%",
-                target, num_steps, num_nodes, 100 * nan_share, 100 * zero_share)
-    return PreparedDataset(target, num_steps, num_nodes, step_minutes, nan_share, zero_share)

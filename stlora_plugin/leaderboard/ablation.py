@@ -72,6 +72,38 @@ def _wide_arm(dataset: str, model: str, budget: Budget) -> tuple[str, dict]:
     return "plain", {**budget.backbone, **zoo.widen_to(model, dataset, target)}
 
 
+def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms: list[str], header: str) -> str:
+    """``ablation.md``: the comparisons, where the forecast comes from, and the distinct-node split."""
+    lines = ["# ST-LoRA ablations", "", header, "",
+             "Δ = arm − baseline in average test MAE (negative: the arm is better), mean ± std over seeds; "
+             "p = paired t-test; Δ val = the same on each run's best validation MAE (what a choice may use).", "",
+             "| dataset | model | arm | vs | baseline MAE | arm MAE | Δ | p | Δ val |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["dataset"], r["model"], r["baseline"], arms.index(r["variant"]))):
+        lines.append(f"| {r['dataset']} | {r['model']} | {r['variant']} | {r['baseline']} | "
+                     f"{r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± {r['variant_std']:.3f} | "
+                     f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} | "
+                     f"{r['val_diff_mean']:+.3f} ± {r['val_diff_std']:.3f} |")
+    lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
+              "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
+              "core spread = how much the per-node cores differ (0: all alike), update norm = mean over nodes of "
+              "sum ||B C_v A|| (0: no node-specific update).", "",
+              "| dataset | model | arm | gate R | change | core spread | core norm | update norm |",
+              "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['gate_R']:.3f} | {d['adapter_change']:.3f} | "
+              f"{d['core_spread']:.3f} | {d['core_norm']:.3f} | {d.get('update_norm', float('nan')):.4f} |"
+              for d in diagnostics]
+    lines += ["", "Distinct nodes (test MAE change per node, mean over nodes, then mean ± std over seeds): the quarter of "
+              "nodes least like the network mean on training data vs the other nodes; p = paired t-test over seeds "
+              "of the two changes.", "",
+              "| dataset | model | arm | vs | distinct nodes | Δ distinct | Δ other nodes | p |",
+              "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['baseline']} | {d['distinct_nodes']} | "
+              f"{d['distinct_mean']:+.3f} ± {d['distinct_std']:.3f} | {d['other_mean']:+.3f} ± {d['other_std']:.3f} | "
+              f"{d['p_value']:.3f} |" for d in by_node]
+    return "\n".join(lines) + "\n"
+
+
 def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
                  out_dir: str | os.PathLike, arms: list[str] | None = None,
                  ckpt_root: str | os.PathLike | None = None) -> list[Path]:
@@ -100,35 +132,9 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
             rows += [{**r, **validation_delta(records, r["dataset"], r["model"], baseline, arm)}
                      for r in comparisons(records, baseline=baseline, variant=arm)
                      if r["metric"] == "MAE" and r["horizon"] == "avg"]
-    lines = ["# ST-LoRA ablations", "", report_header(datasets, models, seeds, budget), "",
-             "Δ = arm − baseline in average test MAE (negative: the arm is better), mean ± std over seeds; "
-             "p = paired t-test; Δ val = the same on each run's best validation MAE (what a choice may use).", "",
-             "| dataset | model | arm | vs | baseline MAE | arm MAE | Δ | p | Δ val |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (r["dataset"], r["model"], r["baseline"], arms.index(r["variant"]))):
-        lines.append(f"| {r['dataset']} | {r['model']} | {r['variant']} | {r['baseline']} | "
-                     f"{r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± {r['variant_std']:.3f} | "
-                     f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} | "
-                     f"{r['val_diff_mean']:+.3f} ± {r['val_diff_std']:.3f} |")
-    lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
-              "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
-              "core spread = how much the per-node cores differ (0: all alike), update norm = mean over nodes of "
-              "sum ||B C_v A|| (0: no node-specific update).", "",
-              "| dataset | model | arm | gate R | change | core spread | core norm | update norm |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['gate_R']:.3f} | {d['adapter_change']:.3f} | "
-              f"{d['core_spread']:.3f} | {d['core_norm']:.3f} | {d.get('update_norm', float('nan')):.4f} |"
-              for d in diagnostics]
-    lines += ["", "Distinct nodes (test MAE change per node, mean over nodes, then mean ± std over seeds): the quarter of "
-              "nodes least like the network mean on training data vs the other nodes; p = paired t-test over seeds "
-              "of the two changes.", "",
-              "| dataset | model | arm | vs | distinct nodes | Δ distinct | Δ other nodes | p |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['baseline']} | {d['distinct_nodes']} | "
-              f"{d['distinct_mean']:+.3f} ± {d['distinct_std']:.3f} | {d['other_mean']:+.3f} ± {d['other_std']:.3f} | "
-              f"{d['p_value']:.3f} |" for d in by_node]
     md = out_dir / "ablation.md"
-    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    md.write_text(_render(rows, diagnostics, by_node, arms, report_header(datasets, models, seeds, budget)),
+                  encoding="utf-8")
     (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics,
                                                        "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")
