@@ -26,6 +26,7 @@ from basicts.runners.callback import CurriculumLearning, GradientClipping
 from torch.optim.lr_scheduler import MultiStepLR
 
 from .adapters import st_lora
+from .adapters.report import count_parameters
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
 from .runtime.protocol import HORIZONS, OUTPUT_LEN
@@ -223,7 +224,7 @@ def widen_to(name: str, dataset: str | os.PathLike, target_params: int) -> dict[
 
     def count(width: int) -> int:
         cfg = experiment(recipe.model, dataset, model_overrides={recipe.width: width}, num_epochs=1)
-        return sum(p.numel() for p in cfg.model(cfg.model_config).parameters())
+        return count_parameters(cfg.model(cfg.model_config))["total"]
 
     config_class = getattr(recipe.model, "Config", None) or recipe.config_class
     low = getattr(config_class(**recipe.config), recipe.width)

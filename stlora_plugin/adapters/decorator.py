@@ -44,7 +44,7 @@ from .checkpoint import ADAPTER_ATTR, backbone_checkpoint_hook
 from .config import HYPERPARAMETERS, PREFIX, make_config_class, resolve_hyperparameters
 from .fusion import STLoRAFusion
 from .registration import caller_module, meta_for
-from .report import ParameterReportCallback, parameter_report
+from .report import ParameterReportCallback, count_parameters, parameter_report
 
 __all__ = ["st_lora"]
 
@@ -142,7 +142,7 @@ def _attach_adapter(model: nn.Module, config, name: str, node_field: str) -> Non
     hp, model.stlora_budget = apply_budget(  # before the adapter exists: the count is the backbone's alone
         {hp: getattr(config, PREFIX + hp) for hp in HYPERPARAMETERS}, num_nodes=dims[node_field],
         input_len=dims["input_len"], output_len=dims["output_len"], owner=name,
-        backbone_parameters=sum(p.numel() for p in model.parameters()))
+        backbone_parameters=count_parameters(model)["total"])
     model.stlora_hparams = hp
     setattr(model, ADAPTER_ATTR, STLoRAFusion(
         *model.stlora_dims, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],

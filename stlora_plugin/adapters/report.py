@@ -66,12 +66,20 @@ def _unwrap(model):
     return getattr(model, "module", model)  # DistributedDataParallel keeps the model in .module
 
 
+def count_parameters(model) -> dict[str, int]:
+    """Total, trainable and adapter parameters (those under ST-LoRA's ``st_lora`` module; 0 for a plain model) of
+    a built model: the one count every report, table and budget uses."""
+    named = list(_unwrap(model).named_parameters())
+    return {"total": sum(p.numel() for _, p in named),
+            "trainable": sum(p.numel() for _, p in named if p.requires_grad),
+            "adapter": sum(p.numel() for n, p in named if n.startswith(_ADAPTER_PREFIX))}
+
+
 def parameter_report(model) -> ParameterReport:
     """Count the parameters of a model made by ``st_lora``."""
     model = _unwrap(model)
-    named = list(model.named_parameters())
-    adapter = sum(p.numel() for n, p in named if n.startswith(_ADAPTER_PREFIX))
-    backbone = sum(p.numel() for n, p in named if not n.startswith(_ADAPTER_PREFIX))
+    counts = count_parameters(model)
+    adapter, backbone = counts["adapter"], counts["total"] - counts["adapter"]
     node = sum(p.numel() for p in model.st_lora.node_specific_parameters())
     hp = model.stlora_hparams
     settings = {k: hp[k] for k in ("rank", "hidden_size", "num_layers", "num_predictors", "core", "fusion")}
@@ -85,7 +93,7 @@ def parameter_report(model) -> ParameterReport:
                        shared_part + node_part, node_part, adapter, node)
     budget = getattr(model, "stlora_budget", None)
     return ParameterReport(
-        total=adapter + backbone, trainable=sum(p.numel() for _, p in named if p.requires_grad), backbone=backbone,
+        total=counts["total"], trainable=counts["trainable"], backbone=backbone,
         adapter=adapter, node_specific=node, node_share_percent=100.0 * node / max(adapter, 1),
         overhead_percent=100.0 * adapter / max(backbone, 1), settings=settings, shared_formula=str(shared_expr),
         node_formula=str(node_expr), shared_part=shared_part, node_part=node_part,

@@ -37,6 +37,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import zoo
+from ..adapters.report import count_parameters
 from ..runtime import EarlyStopping, launch_training, read_test_metrics, read_training_log
 from ..runtime.launch import EpochProgress
 from .pernode import per_node_mae
@@ -86,16 +87,6 @@ def checkpoint_root(out_dir: str | os.PathLike) -> Path:
     absolute = Path(out_dir).resolve()
     digest = hashlib.sha1(str(absolute).encode()).hexdigest()[:8]
     return Path("checkpoints") / f"{absolute.parent.name}_{absolute.name}-{digest}"
-
-
-def count_parameters(model) -> dict[str, int]:
-    """Total, trainable and adapter parameters (those under the ST-LoRA module) of a built model."""
-    adapter = getattr(model, "st_lora", None)
-    return {
-        "total": sum(p.numel() for p in model.parameters()),
-        "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "adapter": sum(p.numel() for p in adapter.parameters()) if adapter is not None else 0,
-    }
 
 
 def run_settings(cfg) -> dict:
