@@ -107,7 +107,7 @@ def adapter_child(nodes: int, steps: int) -> dict:
     torch.manual_seed(0)
     fusion = STLoRAFusion(nodes, LEN, LEN, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
                           hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
-                          dropout=hp["dropout"], penalty=hp["lambda"]).train()
+                          dropout=hp["dropout"], lambda_=hp["lambda"]).train()
     optimizer = NodeGroupAdam(fusion.parameters(), lr=2e-3, weight_decay=1e-4)
     inputs, _, targets = batch(nodes)
     base = torch.randn(BATCH, LEN, nodes)

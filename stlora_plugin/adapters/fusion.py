@@ -76,17 +76,17 @@ class STLoRAFusion(nn.Module):
     def __init__(self, num_nodes: int, input_len: int, output_len: int, *, num_predictors: int = 2,
                  num_layers: int = 2, hidden_size: int = 32, rank: int = 4, alpha: float = 4.0, core: str = "full",
                  dropout: float = 0.0, activation: str = "gelu", input_activation: str = "tanh",
-                 penalty: float = 0.0, fusion: str = "gate", gate_bias: float = GATE_BIAS_INIT):
+                 lambda_: float = 0.0, fusion: str = "gate", gate_bias: float = GATE_BIAS_INIT):
         super().__init__()
         if isinstance(num_predictors, bool) or not isinstance(num_predictors, int) or num_predictors < 1:
             raise ValueError(f"STLoRAFusion: num_predictors={num_predictors!r} is not allowed; expected an int >= 1")
-        if not penalty >= 0:
-            raise ValueError(f"STLoRAFusion: penalty={penalty!r} is not allowed; expected a float >= 0")
+        if not lambda_ >= 0:
+            raise ValueError(f"STLoRAFusion: lambda_={lambda_!r} is not allowed; expected a float >= 0")
         if fusion not in FUSIONS:
             raise ValueError(f"STLoRAFusion: fusion={fusion!r} is not allowed; choose one of {tuple(FUSIONS)}")
         self.fusion, self.gate_bias = fusion, float(gate_bias)
         self.num_nodes, self.input_len, self.output_len = num_nodes, input_len, output_len
-        self.penalty_weight = float(penalty)
+        self.lambda_ = float(lambda_)  # the penalty's weight (lambda)
         options = dict(hidden_size=hidden_size, num_layers=num_layers, rank=rank, alpha=alpha, core=core,
                        dropout=dropout, activation=activation)
         self.input_act = make_activation(input_activation)
@@ -103,7 +103,7 @@ class STLoRAFusion(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"num_nodes={self.num_nodes}, input_len={self.input_len}, output_len={self.output_len}, "
-                f"penalty={self.penalty_weight}, fusion={self.fusion}, gate_bias={self.gate_bias}")
+                f"lambda_={self.lambda_}, fusion={self.fusion}, gate_bias={self.gate_bias}")
 
     def nalls(self) -> list[NodeAdaptiveLowRankLinear]:
         """Every NALL layer, found by module type."""
@@ -119,7 +119,7 @@ class STLoRAFusion(nn.Module):
 
     def penalty(self) -> torch.Tensor:
         """``lambda * sum_NALL mean_v ||Delta W_v||_F`` (a scalar; see the module docstring)."""
-        return self.penalty_weight * sum(m.update_norms().mean() for m in self.nalls())
+        return self.lambda_ * sum(m.update_norms().mean() for m in self.nalls())
 
     def forward(self, inputs: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         x = inputs.transpose(1, 2)  # [B, N, L]

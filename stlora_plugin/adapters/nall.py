@@ -88,8 +88,8 @@ class NodeAdaptiveLowRankLinear(nn.Module):
     def parameter_shapes(in_features, out_features, num_nodes, rank, core: str = "full",
                          bias: bool = True) -> dict[str, tuple]:
         """Name -> shape of every parameter; works on ints and on sympy symbols alike (see ``budget.py``)."""
-        shapes = {"weight": (out_features, in_features), "bias": (out_features,), "lora_a": (rank, in_features),
-                  "lora_b": (out_features, rank), "core": CORE_SHAPES[core](num_nodes, rank)}
+        shapes = {"weight": (out_features, in_features), "bias": (out_features,), "lora_A": (rank, in_features),
+                  "lora_B": (out_features, rank), "core": CORE_SHAPES[core](num_nodes, rank)}
         if not bias:
             del shapes["bias"]
         return shapes
@@ -99,14 +99,14 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         if self.bias is not None:
             bound = 1.0 / math.sqrt(self.in_features)
             nn.init.uniform_(self.bias, -bound, bound)
-        nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
-        nn.init.kaiming_uniform_(self.lora_b, a=math.sqrt(5))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+        nn.init.kaiming_uniform_(self.lora_B, a=math.sqrt(5))
         nn.init.zeros_(self.core)
 
     def _mark(self) -> None:
         (mark_node_specific if self.node_specific else mark_node_factor)(self.core)
-        mark_node_factor(self.lora_a)
-        mark_node_factor(self.lora_b)
+        mark_node_factor(self.lora_A)
+        mark_node_factor(self.lora_B)
 
     def _apply(self, fn, recurse: bool = True):
         # .to() / .cuda() / .float() may hand back new Parameter objects (always with
@@ -140,13 +140,13 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         if x.shape[-2] != self.num_nodes:
             raise ValueError(f"NodeAdaptiveLowRankLinear: input has {x.shape[-2]} nodes (axis -2) but the layer was "
                              f"built for {self.num_nodes} (num_nodes); input shape {tuple(x.shape)}")
-        u = self.dropout(x) @ self.lora_a.t()  # [..., N, r]
+        u = self.dropout(x) @ self.lora_A.t()  # [..., N, r]
         if self.core_type == "diagonal":
             u = u * self.core  # [..., N, r]
         else:
             core = self.core.expand(self.num_nodes, -1, -1)  # [N, r, r]: a view for "shared", no copy
             u = torch.einsum("...ns,nrs->...nr", u, core)  # [..., N, r]: C_v u_v for all v at once
-        return self.scaling * (u @ self.lora_b.t())  # [..., N, d_out]
+        return self.scaling * (u @ self.lora_B.t())  # [..., N, d_out]
 
     def update_norms(self) -> torch.Tensor:
         """``||Delta W_v||_F`` for every node, ``[N]``, with ``Delta W_v = (alpha / r) B C_v A``.
@@ -156,8 +156,8 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         for a diagonal core ``c^T (G_B * G_A) c``. Invariant under ``(s B, C / s, A)`` and ``(B, C / s, s A)``.
         The gradient is zero (not NaN) where an update is exactly zero, as at initialisation.
         """
-        gram_b = self.lora_b.t() @ self.lora_b  # [r, r]
-        gram_a = self.lora_a @ self.lora_a.t()  # [r, r]
+        gram_b = self.lora_B.t() @ self.lora_B  # [r, r]
+        gram_a = self.lora_A @ self.lora_A.t()  # [r, r]
         if self.core_type == "diagonal":
             squared = torch.einsum("nr,rs,ns->n", self.core, gram_b * gram_a, self.core)  # [N]
         else:

@@ -38,7 +38,7 @@ def _node_layer_parameters(model) -> set[int]:
     from ..adapters.nall import NodeAdaptiveLowRankLinear  # the adapters import this module
 
     return {id(p) for m in model.modules() if isinstance(m, NodeAdaptiveLowRankLinear)
-            for p in (m.core, m.lora_a, m.lora_b)}
+            for p in (m.core, m.lora_A, m.lora_B)}
 
 
 class AuxiliaryLoss(AddAuxiliaryLoss):

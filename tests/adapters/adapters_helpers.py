@@ -172,7 +172,7 @@ class PathTracker(BasicTSCallback):
     @staticmethod
     def measure(model) -> dict:
         nalls = [block.nall for predictor in model.st_lora.predictors for block in predictor.blocks]
-        return {"A": sum(float(n.lora_a.norm()) for n in nalls), "B": sum(float(n.lora_b.norm()) for n in nalls),
+        return {"A": sum(float(n.lora_A.norm()) for n in nalls), "B": sum(float(n.lora_B.norm()) for n in nalls),
                 **core_spread(model)}
 
     def on_train_start(self, runner, *args, **kwargs):

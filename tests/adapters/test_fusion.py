@@ -16,7 +16,7 @@ B, L, H, N = 2, 12, 12, 5
 def _fusion(**kw) -> STLoRAFusion:
     """A fusion with non-zero cores and heads, as after training (at initialisation both are zero)."""
     torch.manual_seed(0)
-    options = dict(num_predictors=2, num_layers=1, hidden_size=8, rank=2, dropout=0.2, penalty=0.5)
+    options = dict(num_predictors=2, num_layers=1, hidden_size=8, rank=2, dropout=0.2, lambda_=0.5)
     fusion = STLoRAFusion(N, L, H, **{**options, **kw})
     with torch.no_grad():
         for core in fusion.core_parameters():
@@ -109,7 +109,7 @@ def _brute_force_update_norms(nall) -> torch.Tensor:
     if nall.core_type == "diagonal":
         core = torch.diag_embed(core)
     core = core.expand(nall.num_nodes, nall.rank, nall.rank)
-    updates = nall.scaling * nall.lora_b @ core @ nall.lora_a  # [N, d_out, d_in]
+    updates = nall.scaling * nall.lora_B @ core @ nall.lora_A  # [N, d_out, d_in]
     return torch.linalg.matrix_norm(updates)  # Frobenius
 
 
@@ -152,7 +152,7 @@ def test_penalty_is_lambda_times_the_node_mean_of_the_update_norms():
     torch.testing.assert_close(fusion.penalty(), expected)
     fusion.penalty().backward()
     for nall in fusion.nalls():  # the penalty reaches the cores and both factors
-        assert all(p.grad.abs().sum() > 0 for p in (nall.core, nall.lora_a, nall.lora_b))
+        assert all(p.grad.abs().sum() > 0 for p in (nall.core, nall.lora_A, nall.lora_B))
 
 
 @pytest.mark.parametrize("core", ["full", "diagonal"])
@@ -163,7 +163,7 @@ def test_penalty_is_invariant_to_rescaling_the_factors(core):
     core_norm = torch.linalg.vector_norm(torch.cat([c.reshape(-1) for c in fusion.core_parameters()]))
     with torch.no_grad():
         for nall in fusion.nalls():
-            nall.lora_b.mul_(10.0)
+            nall.lora_B.mul_(10.0)
             nall.core.div_(10.0)
     torch.testing.assert_close(fusion.penalty(), before)
     rescaled = torch.linalg.vector_norm(torch.cat([c.reshape(-1) for c in fusion.core_parameters()]))
@@ -171,7 +171,7 @@ def test_penalty_is_invariant_to_rescaling_the_factors(core):
 
 
 def test_penalty_gradient_is_finite_at_zero():
-    fusion = STLoRAFusion(N, L, H, penalty=1.0)  # cores start at zero
+    fusion = STLoRAFusion(N, L, H, lambda_=1.0)  # cores start at zero
     assert fusion.penalty() == 0
     fusion.penalty().backward()
     assert all(torch.isfinite(c.grad).all() for c in fusion.core_parameters())
@@ -191,7 +191,7 @@ def test_eval_is_deterministic_and_unchanged_by_train_mode():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"num_predictors": 0}, "num_predictors=0"),
-    ({"penalty": -1.0}, "penalty=-1.0"),
+    ({"lambda_": -1.0}, "lambda_=-1.0"),
     ({"fusion": "sum"}, "fusion='sum'"),
     ({"core": "block"}, "core='block'"),
 ])

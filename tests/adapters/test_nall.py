@@ -35,7 +35,7 @@ def test_matches_the_equation_node_by_node(core):
     assert y.shape == (B, N, D_OUT)
     for v in range(N):  # reference: y_v = W x_v + b + (alpha / r) B C_v A x_v, one node at a time
         c_v = _core_of(layer, core, v)
-        ref = x[:, v] @ layer.weight.T + layer.bias + (2.0 / R) * x[:, v] @ (layer.lora_b @ c_v @ layer.lora_a).T
+        ref = x[:, v] @ layer.weight.T + layer.bias + (2.0 / R) * x[:, v] @ (layer.lora_B @ c_v @ layer.lora_A).T
         torch.testing.assert_close(y[:, v], ref)
 
 
@@ -106,15 +106,15 @@ def test_the_low_rank_path_is_marked_and_keeps_the_marks():
     layer = _layer()
     assert is_node_specific(layer.core)
     assert not any(is_node_specific(p) for name, p in layer.named_parameters() if name != "core")
-    assert {name for name, p in layer.named_parameters() if in_node_group(p)} == {"core", "lora_a", "lora_b"}
+    assert {name for name, p in layer.named_parameters() if in_node_group(p)} == {"core", "lora_A", "lora_B"}
     for clone in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer)), layer.to(torch.float64)):
-        assert is_node_specific(clone.core) and in_node_group(clone.lora_a) and in_node_group(clone.lora_b)
+        assert is_node_specific(clone.core) and in_node_group(clone.lora_A) and in_node_group(clone.lora_B)
 
 
 def test_a_shared_core_is_in_the_no_decay_path_but_not_node_specific():
     layer = _layer("shared")
     assert not any(is_node_specific(p) for p in layer.parameters())
-    assert {name for name, p in layer.named_parameters() if in_node_group(p)} == {"core", "lora_a", "lora_b"}
+    assert {name for name, p in layer.named_parameters() if in_node_group(p)} == {"core", "lora_A", "lora_B"}
     clone = pickle.loads(pickle.dumps(layer))
     assert in_node_group(clone.core) and not is_node_specific(clone.core)
 

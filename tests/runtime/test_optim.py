@@ -110,7 +110,7 @@ def test_the_node_group_survives_swapped_parameters_on_conversion():
     finally:
         torch.__future__.set_swap_module_params_on_conversion(before)
     assert layer.core.dtype == torch.float64
-    assert in_node_group(layer.core) and in_node_group(layer.lora_a) and in_node_group(layer.lora_b)
+    assert in_node_group(layer.core) and in_node_group(layer.lora_A) and in_node_group(layer.lora_B)
     assert not in_node_group(torch.nn.Parameter(layer.core.detach().clone()))
     groups = NodeGroupAdam(layer.parameters(), lr=1e-3, weight_decay=1e-4).param_groups
     assert [len(g["params"]) for g in groups] == [2, 3] and groups[1]["weight_decay"] == 0.0
