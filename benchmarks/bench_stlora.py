@@ -105,9 +105,7 @@ def adapter_child(nodes: int, steps: int) -> dict:
     """Subprocess entry: the adapter alone at ``nodes``: median CPU s/step and peak resident growth (MB)."""
     hp = resolve_hyperparameters(ADAPTER_PRESET, {})
     torch.manual_seed(0)
-    fusion = STLoRAFusion(nodes, LEN, LEN, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
-                          hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
-                          dropout=hp["dropout"], lambda_=hp["lambda"]).train()
+    fusion = STLoRAFusion.from_hyperparameters(nodes, LEN, LEN, hp).train()
     optimizer = NodeGroupAdam(fusion.parameters(), lr=2e-3, weight_decay=1e-4)
     inputs, _, targets = batch(nodes)
     base = torch.randn(BATCH, LEN, nodes)

@@ -144,11 +144,7 @@ def _attach_adapter(model: nn.Module, config, name: str, node_field: str) -> Non
         input_len=dims["input_len"], output_len=dims["output_len"], owner=name,
         backbone_parameters=count_parameters(model)["total"])
     model.stlora_hparams = hp
-    setattr(model, ADAPTER_ATTR, STLoRAFusion(
-        *model.stlora_dims, num_predictors=hp["num_predictors"], num_layers=hp["num_layers"],
-        hidden_size=hp["hidden_size"], rank=hp["rank"], alpha=hp["alpha"], core=hp["core"],
-        dropout=hp["dropout"], activation=hp["activation"], input_activation=hp["input_activation"],
-        lambda_=hp["lambda"], fusion=hp["fusion"], gate_bias=hp["gate_bias"]))
+    setattr(model, ADAPTER_ATTR, STLoRAFusion.from_hyperparameters(*model.stlora_dims, hp))
     model.stlora_frozen = config.stlora_freeze_backbone
     model.register_load_state_dict_post_hook(backbone_checkpoint_hook)
     logger.debug("%s: %s", name, parameter_report(model))  # the run log and console get it at train start

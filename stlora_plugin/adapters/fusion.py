@@ -73,6 +73,16 @@ class STLoRAFusion(nn.Module):
         inputs: ``[B, L, N]`` (the backbone's input), base: ``[B, H, N]`` (its forecast) -> ``[B, H, N]``.
     """
 
+    #: hyperparameters (``adapters.config.HYPERPARAMETERS``) that are about the model around the adapter
+    NOT_MODULE_ARGUMENTS = ("freeze_backbone", "param_budget")
+
+    @classmethod
+    def from_hyperparameters(cls, num_nodes: int, input_len: int, output_len: int, hp: dict) -> "STLoRAFusion":
+        """The adapter of resolved hyperparameters (``adapters.config.resolve_hyperparameters``): the one mapping
+        from the ``stlora_*`` settings to this module's arguments (``lambda`` is ``lambda_``)."""
+        kwargs = {("lambda_" if k == "lambda" else k): v for k, v in hp.items() if k not in cls.NOT_MODULE_ARGUMENTS}
+        return cls(num_nodes, input_len, output_len, **kwargs)
+
     def __init__(self, num_nodes: int, input_len: int, output_len: int, *, num_predictors: int = 2,
                  num_layers: int = 2, hidden_size: int = 32, rank: int = 4, alpha: float = 4.0, core: str = "full",
                  dropout: float = 0.0, activation: str = "gelu", input_activation: str = "tanh",

@@ -198,3 +198,19 @@ def test_eval_is_deterministic_and_unchanged_by_train_mode():
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         STLoRAFusion(N, L, H, **kwargs)
+
+
+def test_every_hyperparameter_maps_to_one_module_argument():
+    import inspect
+
+    from stlora_plugin.adapters.config import HYPERPARAMETERS, resolve_hyperparameters
+
+    arguments = set(inspect.signature(STLoRAFusion.__init__).parameters) - {"self", "num_nodes", "input_len",
+                                                                            "output_len"}
+    mapped = {("lambda_" if k == "lambda" else k) for k in HYPERPARAMETERS
+              if k not in STLoRAFusion.NOT_MODULE_ARGUMENTS}
+    assert mapped == arguments
+    hp = resolve_hyperparameters("default", {"rank": 3, "lambda_": 0.25, "core": "diagonal"})
+    fusion = STLoRAFusion.from_hyperparameters(N, L, H, hp)
+    assert fusion.lambda_ == 0.25
+    assert {(m.rank, m.core_type) for m in fusion.nalls()} == {(3, "diagonal")}
