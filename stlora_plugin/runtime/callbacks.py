@@ -118,7 +118,8 @@ class EarlyStopping(_BasicTSEarlyStopping):
         if not isinstance(patience, int) or patience < 1:
             raise ValueError(f"patience={patience!r} is not allowed; expected a positive number of epochs")
         super().__init__(patience)
-        self._stop = False
+        self._stop = False  # rank 0's decision, not yet shared
+        self._agreed = False  # shared: every rank leaves the loop
 
     def on_train_start(self, runner, **kwargs):
         runner.logger.info(f"Early stopping after {self.patience} epochs without a better validation "
@@ -131,6 +132,8 @@ class EarlyStopping(_BasicTSEarlyStopping):
         return False
 
     def on_validate_end(self, runner, **kwargs):
+        if self._agreed:  # the validation of the epoch that stopped at once: keep the decision
+            return
         if self._curriculum_running(runner):
             self.counter = 0
             return
@@ -143,7 +146,7 @@ class EarlyStopping(_BasicTSEarlyStopping):
             flag = torch.tensor([float(self._stop)], device=_collective_device())
             dist.all_reduce(flag)  # every rank joins; any rank's decision (rank 0's) stops all
             if flag.item() > 0:
-                runner.should_training_stop = True
+                runner.should_training_stop = self._agreed = True
 
 
 def _distributed() -> bool:

@@ -58,3 +58,20 @@ def test_without_rank_zero_evaluation_validation_fails(synthetic_dataset, tmp_pa
                              if not isinstance(cb, RankZeroEvaluation)])
     with pytest.raises(Exception, match=r"(?i)connection closed|gloo|process \d+ terminated"):
         train_ddp_on_cpu(cfg, tmp_path)
+
+
+def test_early_stopping_stops_every_rank(synthetic_dataset, tmp_path):
+    """Rank 0 alone validates; its decision to stop reaches rank 1, so both leave the loop (BasicTS's own
+    EarlyStopping would leave rank 1 waiting in its next all-reduce)."""
+    from stlora_plugin.runtime import EarlyStopping
+
+    cfg = zoo.named_experiment("STID", synthetic_dataset, model_overrides=SMALL["STID"], num_epochs=6,
+                               batch_size=32, ckpt_save_dir=str(tmp_path / "ckpt"), test_interval=10 ** 6,
+                               callbacks=[EarlyStopping(1)])
+    cfg.optimizer_params = {**cfg.optimizer_params, "lr": 0.0}  # nothing learns: validation never improves
+    _finishes_with_identical_parameters(cfg, tmp_path)
+    run_dir = find_run_dir(cfg.ckpt_save_dir)
+    epochs = sorted(int(p.stem.rsplit("_", 1)[1]) for p in run_dir.glob("STID_[0-9]*.pt"))
+    assert epochs and max(epochs) <= 3 < 6  # stopped after epoch 2 on rank 0, epoch 3 on every rank
+    (log,) = run_dir.glob("training_log_rank0*")
+    assert "Early stopping at epoch 2." in log.read_text()
