@@ -1,2 +1,2 @@
-"""Comparison runs: backbone vs backbone + ST-LoRA, result tables, plots, and the demo."""
+"""Comparison runs: backbone vs backbone + ST-LoRA, ablations, the adaptation study, tables, plots, the demo."""
 __all__ = []
