@@ -96,7 +96,8 @@ def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list
                       "trainable": records[arm]["params"]["trainable"], "seconds": records[arm]["wall_seconds"],
                       "epochs": records[arm].get("epochs_trained", len(records[arm]["val_mae"]))}
                      for arm in ARMS[1:]]
-    context = report_header([f"{source} -> {target}"], [model], seeds, budget)
+    context = report_header([f"{source} -> {target}"], [model], seeds, budget,
+                            split="splits by date: the periods below")
     return _write_report(rows, periods, out_dir, context)
 
 

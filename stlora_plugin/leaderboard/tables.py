@@ -34,14 +34,15 @@ def _command() -> str:
     return "stlora " + " ".join(args) if is_cli else " ".join([sys.argv[0], *args])
 
 
-def report_header(datasets, models, seeds, budget) -> str:
-    """What every report states first: the command, data, budget (a ``sweep.Budget``), seeds and models."""
+def report_header(datasets, models, seeds, budget, split: str | None = None) -> str:
+    """What every report states first: the command, data, budget (a ``sweep.Budget``), seeds and models;
+    ``split`` describes the data split when it is not the protocol's (e.g. periods by date)."""
     batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
     patience = getattr(budget, "patience", None)
     epochs = (f"at most {budget.num_epochs} epochs per run, stopped after {patience} epochs without a better "
-              "validation MAE (epochs trained: Efficiency table)" if patience else f"{budget.num_epochs} epochs per run")
-    split = "/".join(str(round(100 * share)) for share in SPLIT)
-    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({INPUT_LEN} -> {OUTPUT_LEN}, {split} split, "
+              "validation MAE (epochs trained: in the tables)" if patience else f"{budget.num_epochs} epochs per run")
+    split = split or "/".join(str(round(100 * share)) for share in SPLIT) + " split"
+    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({INPUT_LEN} -> {OUTPUT_LEN}, {split}, "
             f"masked metrics on the test split)  \nBudget: {epochs}, {batch}, best epoch chosen on "
             f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
             f"ST-LoRA settings: {budget.stlora or 'defaults'}")
