@@ -40,7 +40,7 @@ def report_header(datasets, models, seeds, budget, split: str | None = None) -> 
     batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
     patience = getattr(budget, "patience", None)
     epochs = (f"at most {budget.num_epochs} epochs per run, stopped after {patience} epochs without a better "
-              "validation MAE (epochs trained: in the tables)" if patience else f"{budget.num_epochs} epochs per run")
+              "validation MAE (epochs each run trained: epochs_trained in runs.jsonl)" if patience else f"{budget.num_epochs} epochs per run")
     split = split or "/".join(str(round(100 * share)) for share in SPLIT) + " split"
     return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({INPUT_LEN} -> {OUTPUT_LEN}, {split}, "
             f"masked metrics on the test split)  \nBudget: {epochs}, {batch}, best epoch chosen on "
