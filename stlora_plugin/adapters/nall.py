@@ -115,6 +115,15 @@ class NodeAdaptiveLowRankLinear(nn.Module):
         self._mark()
         return out
 
+    #: parameter names of checkpoints written before the factors were named as in LoRA (lora_A, lora_B)
+    _FORMER_NAMES = {"lora_a": "lora_A", "lora_b": "lora_B"}
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for old, new in self._FORMER_NAMES.items():  # earlier checkpoints load unchanged
+            if prefix + old in state_dict and prefix + new not in state_dict:
+                state_dict[prefix + new] = state_dict.pop(prefix + old)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def __setstate__(self, state):
         # deepcopy and pickling rebuild Parameters without their attributes in some paths: mark again.
         super().__setstate__(state)

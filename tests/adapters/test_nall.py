@@ -139,3 +139,20 @@ def test_wrong_node_count_names_both_numbers():
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         NodeAdaptiveLowRankLinear(D_IN, D_OUT, N, **kwargs)
+
+
+def test_checkpoints_with_the_former_factor_names_load():
+    import torch
+
+    from stlora_plugin.adapters.nall import NodeAdaptiveLowRankLinear
+
+    torch.manual_seed(0)
+    layer = NodeAdaptiveLowRankLinear(3, 4, num_nodes=5, rank=2)
+    with torch.no_grad():
+        layer.core.normal_()
+    former = {k.replace("lora_A", "lora_a").replace("lora_B", "lora_b"): v for k, v in layer.state_dict().items()}
+    assert "lora_a" in former and "lora_A" not in former
+    other = NodeAdaptiveLowRankLinear(3, 4, num_nodes=5, rank=2)
+    assert other.load_state_dict(former) is not None  # strict: no missing or unexpected keys
+    for key, value in layer.state_dict().items():
+        torch.testing.assert_close(other.state_dict()[key], value)
