@@ -16,6 +16,7 @@ The ready-made wrapped classes (``STGCNSTLoRA``, ...) live here so BasicTS finds
 """
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,6 +253,6 @@ def sepnet_experiment(dataset: str | os.PathLike, horizon: int | None = None, *,
                 **(SEPNET_DEFAULTS_PUBLISHED if published else {}), **model_overrides}
     config = STSepNetConfig(**settings)
     eval_horizons = list(HORIZONS) if horizon == OUTPUT_LEN else [horizon // 4, horizon // 2, horizon]
-    train = {**(SEPNET_PUBLISHED_TRAINING if published else SEPNET_TRAINING), **(train_overrides or {})}
+    train = {**copy.deepcopy(SEPNET_PUBLISHED_TRAINING if published else SEPNET_TRAINING), **(train_overrides or {})}
     return benchmark_config(STSepNet, config, dataset, input_len=horizon, output_len=horizon,
                             eval_horizons=eval_horizons, **train)

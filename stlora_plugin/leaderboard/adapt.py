@@ -44,7 +44,12 @@ def adaptation_periods(target: str, shift: str, weeks: list[int], val_weeks: int
                        test_weeks: int = 4) -> dict[int, dict[str, tuple[str, str]]]:
     """For each K: train on ``[shift, shift + K weeks)``, validate on the ``val_weeks`` after that, and test on
     the same ``test_weeks`` for every K, starting after the longest training and validation period."""
-    start = np.datetime64(shift, "m")
+    if not weeks or any(k < 1 for k in weeks) or len(set(weeks)) != len(weeks):
+        raise ValueError(f"--weeks {weeks}: expected distinct positive numbers of weeks, e.g. 1,2,4")
+    try:
+        start = np.datetime64(shift, "m")
+    except ValueError:
+        raise ValueError(f"--shift {shift!r}: expected a date or time such as 2020-03-30") from None
     test_start = start + (max(weeks) + val_weeks) * WEEK
     test = (str(test_start), str(test_start + test_weeks * WEEK))
     last = step_times(target)[-1]
@@ -79,6 +84,7 @@ def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list
                    test_weeks: int = 4) -> list[Path]:
     """Train the source model, then every (K, arm, seed); write the report into ``out_dir``."""
     out_dir = Path(out_dir)
+    zoo.model_class(model, stlora=True)  # a backbone with an ST-LoRA twin, or a clear error
     periods = adaptation_periods(target, shift, weeks, val_weeks, test_weeks)
     source_sweep = Sweep(out_dir / "source", budget)
     source_sweep.run([RunKey(source, model, seed, "plain") for seed in seeds])

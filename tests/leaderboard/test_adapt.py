@@ -55,6 +55,11 @@ def test_every_k_is_tested_on_the_same_later_weeks(dated):
     assert periods[1]["test"] == periods[2]["test"] == ("2024-01-22T00:00", "2024-01-29T00:00")
     with pytest.raises(ValueError, match="end after .*DATED's last step"):
         adaptation_periods(str(dated), "2024-01-01", [1, 2], val_weeks=1, test_weeks=2)
+    for weeks in ([0, 1], [1, 1], []):
+        with pytest.raises(ValueError, match="distinct positive numbers of weeks"):
+            adaptation_periods(str(dated), "2024-01-01", weeks)
+    with pytest.raises(ValueError, match="expected a date or time"):
+        adaptation_periods(str(dated), "March 2024", [1])
 
 
 @pytest.mark.slow
