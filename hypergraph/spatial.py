@@ -18,8 +18,8 @@ by ``gamma``, on the adaptive order-``k`` hypergraph of :class:`~hypergraph.cons
 with one of :data:`HYPERGRAPH_CONVS` (``conv``: HGNN, ``attention``, ``sage``). ``gamma`` is the graph's share,
 as the published code's ``--gamma``: 0 hypergraph only (no graph is learned), 0.5 the paper's mix-order,
 1 graph only; learnable (per layer, ``gamma_l = sigmoid(g_l)`` starting at ``gamma``, which must then lie in
-(0, 1)) or fixed. The learned graph and hypergraph are built once per forward and shared by all layers. Every layer uses
-dilation 1, so inputs shorter than the receptive field ``1 + 6 num_layers`` are left-padded with zeros.
+(0, 1)) or fixed. The learned graph and hypergraph are built once per forward and shared by all layers. Every
+layer uses dilation 1, so inputs shorter than the receptive field ``1 + 6 num_layers`` are left-padded with zeros.
 
 Shapes:
     x: [B, L, N] -> [B, H, N].

@@ -19,10 +19,9 @@ are one gather and one ``index_add`` over all edges: ``O(M K C)``, no loop over 
 differentiable in ``X``, ``Y`` and the coefficients ``a``. When both steps share one ``[M, K]`` coefficient pair
 across samples (the convolution), :meth:`Hypergraph.propagate` does them as one sparse ``[N, N]`` product with
 at most ``M K^2`` entries instead: 3.3x (N = 307) and 2.9x (N = 883) faster forward + backward than the two
-aggregations on ``[16, 40, N, 32]`` features on CPU (benchmarks/results/bench_hypergraph.txt). When ``a`` is one ``[M, K]`` matrix for all samples
-(the convolution's case), the features are moved node-major first (``[N, F]`` with every leading axis and the
-channels in ``F``), so that each gather and scatter moves whole rows: 2x faster on CPU for ``[B, L, N, C]``
-features than gathering ``C``-wide slices per sample (benchmarks/bench_hypergraph.py).
+aggregations on ``[16, 40, N, 32]`` features on CPU (benchmarks/results/bench_hypergraph.txt). The aggregations
+alone, with one ``[M, K]`` coefficient matrix for all samples, move the features node-major first (``[N, F]``
+with every leading axis and the channels in ``F``), so that each gather and scatter moves whole rows.
 
 Shapes:
     members, membership: [M, K]; edge_weight: [M]; features: [..., N, C] (any leading batch axes).

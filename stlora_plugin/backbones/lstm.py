@@ -40,7 +40,8 @@ class LSTMConfig(BasicTSModelConfig):
     hidden_size: int = field(default=64, metadata={"help": "LSTM hidden units per layer."})
     num_layers: int = field(default=2, metadata={"help": "Stacked LSTM layers."})
     end_dim: int = field(default=512, metadata={"help": "Hidden width of the two-layer horizon head."})
-    dropout: float = field(default=0.1, metadata={"help": "Dropout between stacked LSTM layers, in [0, 1) (LargeST: 0.1)."})
+    dropout: float = field(default=0.1, metadata={
+        "help": "Dropout between stacked LSTM layers, in [0, 1) (LargeST: 0.1)."})
 
     def __post_init__(self):
         check_positive(self, "num_nodes", "input_len", "output_len", "embed_dim", "hidden_size", "num_layers",
