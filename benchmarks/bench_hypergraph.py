@@ -175,8 +175,8 @@ def main(argv=None) -> None:
     print("#   on the host with copies there and back every layer (its backward too), as the published code")
     print("# before = ours with the former convolution (a gather to the hyperedges and a scatter back per layer)")
     print("# dense = the same dense pattern in float32 on the device (no dtype or host copies)")
-    print("#   wall = median wall-clock ms; x = ratio to ours (wall, then process CPU time);")
-    print("#   same = hyperedges identical in both")
+    print("#   wall = median wall-clock ms; x = ratio to ours (wall, then process CPU time); "
+          "same = hyperedges identical")
     print(f"{'N':>5} {'ours_wall':>9} {'before_wall':>11} {'before_x':>9} {'before_cpu_x':>10} {'pub_wall':>9} "
           f"{'pub_x':>8} {'pub_cpu_x':>8} {'dense_wall':>10} {'dense_x':>8} {'dense_cpu_x':>8}   same")
     with threadpool_limits(args.threads):                                   # sklearn / numpy BLAS threads too
