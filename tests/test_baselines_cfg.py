@@ -19,15 +19,29 @@ def _code(path: Path) -> list[str]:
     return [line for line in path.read_text().split('"""', 2)[2].splitlines() if line.strip()]
 
 
+#: the one ST-LoRA config that makes its class with the decorator line (the others import the zoo's classes)
+DECORATOR_EXAMPLE = ("NYC_Bike", "STID")
+
+
 @pytest.mark.parametrize("dataset", DATASETS)
-def test_plain_and_stlora_configs_exist_and_differ_only_by_the_decorator(dataset):
+def test_plain_and_stlora_configs_exist_and_differ_only_by_the_model_class(dataset):
+    """An ST-LoRA config is its plain twin with the zoo's ST-LoRA class instead of the backbone; the one
+    decorator example differs by the decorator line instead. No other config defines a class."""
     for model in RECIPES:
         plain, lora = _code(ROOT / dataset / f"{model}.py"), _code(ROOT / dataset / f"{model}_STLoRA.py")
         (cfg_line,) = [line for line in plain if line.startswith("CFG = ")]
-        assert [line for line in plain if line not in lora] == [cfg_line]
+        lora_cfg = cfg_line.replace(f"experiment({model},", f"experiment({model}STLoRA,")
+        if (dataset, model) == DECORATOR_EXAMPLE:
+            assert [line for line in plain if line not in lora] == [cfg_line]
+            assert [line for line in lora if line not in plain] == [
+                "from stlora_plugin import st_lora", f"{model}STLoRA = st_lora({model})", lora_cfg]
+            continue
+        (backbone_import,) = [line for line in plain if line.endswith(f"import {model}")]
+        assert [line for line in plain if line not in lora] == [
+            backbone_import, "from stlora_plugin.zoo import experiment", cfg_line]
         assert [line for line in lora if line not in plain] == [
-            "from stlora_plugin import st_lora", f"{model}STLoRA = st_lora({model})",
-            cfg_line.replace(f"experiment({model},", f"experiment({model}STLoRA,")]
+            f"from stlora_plugin.zoo import {model}STLoRA, experiment", lora_cfg]
+        assert not any("st_lora(" in line for line in lora)
 
 
 @pytest.mark.parametrize("model", sorted(RECIPES))
@@ -74,3 +88,16 @@ def test_published_stsepnet_configs_exist_and_build(tmp_path, monkeypatch):
     cfg = load_config_file("baselines_cfg/SYNTH_ROAD/STSepNet_published_48.py")
     assert (cfg.input_len, cfg.output_len, cfg.model_config.input_mode) == (48, 48, "mean")
     assert cfg.model(cfg.model_config)(torch.zeros(1, 48, 6), torch.zeros(1, 48, 2)).shape == (1, 48, 6)
+
+
+def test_stlora_configs_work_from_any_working_directory(tmp_path, monkeypatch):
+    """The class a run records in cfg.json is the zoo's, importable wherever BasicTS looks it up again."""
+    data, adj = generate_synthetic(num_nodes=8, num_days=2, seed=0)
+    write_dataset(data, adj, tmp_path, "SYNTH-ROAD", step_minutes=5)
+    monkeypatch.setenv("STLORA_DATASETS", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # not the project root
+    from stlora_plugin.runtime import load_config_file
+
+    cfg = load_config_file(str(ROOT / "SYNTH_ROAD" / "STGCN_STLoRA.py"))
+    assert cfg.model.__module__ == "stlora_plugin.zoo"
+    assert getattr(importlib.import_module(cfg.model.__module__), cfg.model.__name__) is cfg.model

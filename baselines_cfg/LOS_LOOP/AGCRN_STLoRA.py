@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
 Train:            stlora train baselines_cfg/LOS_LOOP/AGCRN_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.AGCRN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import AGCRN
-from stlora_plugin.zoo import experiment
-
-AGCRNSTLoRA = st_lora(AGCRN)
+from stlora_plugin.zoo import AGCRNSTLoRA, experiment
 
 CFG = experiment(AGCRNSTLoRA, "LOS-LOOP", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
 Train:            stlora train baselines_cfg/LOS_LOOP/D2STGNN_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.D2STGNN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import D2STGNN
-from stlora_plugin.zoo import experiment
-
-D2STGNNSTLoRA = st_lora(D2STGNN)
+from stlora_plugin.zoo import D2STGNNSTLoRA, experiment
 
 CFG = experiment(D2STGNNSTLoRA, "LOS-LOOP", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
 Train:            stlora train baselines_cfg/LOS_LOOP/GWNet_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.GWNet_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import GWNet
-from stlora_plugin.zoo import experiment
-
-GWNetSTLoRA = st_lora(GWNet)
+from stlora_plugin.zoo import GWNetSTLoRA, experiment
 
 CFG = experiment(GWNetSTLoRA, "LOS-LOOP", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
 Train:            stlora train baselines_cfg/LOS_LOOP/LSTM_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.LSTM_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import LSTM
-from stlora_plugin.zoo import experiment
-
-LSTMSTLoRA = st_lora(LSTM)
+from stlora_plugin.zoo import LSTMSTLoRA, experiment
 
 CFG = experiment(LSTMSTLoRA, "LOS-LOOP", num_epochs=100)
 

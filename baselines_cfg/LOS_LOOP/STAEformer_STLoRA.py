@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
 Train:            stlora train baselines_cfg/LOS_LOOP/STAEformer_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.STAEformer_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STAEformer
-from stlora_plugin.zoo import experiment
-
-STAEformerSTLoRA = st_lora(STAEformer)
+from stlora_plugin.zoo import STAEformerSTLoRA, experiment
 
 CFG = experiment(STAEformerSTLoRA, "LOS-LOOP", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare los-loop ../shared/datasets/LOS-LOOP
 Train:            stlora train baselines_cfg/LOS_LOOP/STGCN_STLoRA.py   (or python -m baselines_cfg.LOS_LOOP.STGCN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STGCN
-from stlora_plugin.zoo import experiment
-
-STGCNSTLoRA = st_lora(STGCN)
+from stlora_plugin.zoo import STGCNSTLoRA, experiment
 
 CFG = experiment(STGCNSTLoRA, "LOS-LOOP", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare metr path/to/metr-la.h5
 Train:            stlora train baselines_cfg/METR_LA/GWNet_STLoRA.py   (or python -m baselines_cfg.METR_LA.GWNet_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import GWNet
-from stlora_plugin.zoo import experiment
-
-GWNetSTLoRA = st_lora(GWNet)
+from stlora_plugin.zoo import GWNetSTLoRA, experiment
 
 CFG = experiment(GWNetSTLoRA, "METR-LA", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare metr path/to/metr-la.h5
 Train:            stlora train baselines_cfg/METR_LA/STAEformer_STLoRA.py   (or python -m baselines_cfg.METR_LA.STAEformer_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STAEformer
-from stlora_plugin.zoo import experiment
-
-STAEformerSTLoRA = st_lora(STAEformer)
+from stlora_plugin.zoo import STAEformerSTLoRA, experiment
 
 CFG = experiment(STAEformerSTLoRA, "METR-LA", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Bike/201901-202012-NYCbike-inoutflow-60min.npz --channel 0
 Train:            stlora train baselines_cfg/NYC_Bike/GWNet_STLoRA.py   (or python -m baselines_cfg.NYC_Bike.GWNet_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import GWNet
-from stlora_plugin.zoo import experiment
-
-GWNetSTLoRA = st_lora(GWNet)
+from stlora_plugin.zoo import GWNetSTLoRA, experiment
 
 CFG = experiment(GWNetSTLoRA, "NYC-Bike-inflow", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Bike/201901-202012-NYCbike-inoutflow-60min.npz --channel 0
 Train:            stlora train baselines_cfg/NYC_Bike/STGCN_STLoRA.py   (or python -m baselines_cfg.NYC_Bike.STGCN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STGCN
-from stlora_plugin.zoo import experiment
-
-STGCNSTLoRA = st_lora(STGCN)
+from stlora_plugin.zoo import STGCNSTLoRA, experiment
 
 CFG = experiment(STGCNSTLoRA, "NYC-Bike-inflow", num_epochs=100)
 

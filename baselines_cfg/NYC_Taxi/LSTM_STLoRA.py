@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Taxi/201901-202012-NYCtaxi-inoutflow-60min.npz --channel 0
 Train:            stlora train baselines_cfg/NYC_Taxi/LSTM_STLoRA.py   (or python -m baselines_cfg.NYC_Taxi.LSTM_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import LSTM
-from stlora_plugin.zoo import experiment
-
-LSTMSTLoRA = st_lora(LSTM)
+from stlora_plugin.zoo import LSTMSTLoRA, experiment
 
 CFG = experiment(LSTMSTLoRA, "NYC-Taxi-inflow", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Taxi/201901-202012-NYCtaxi-inoutflow-60min.npz --channel 0
 Train:            stlora train baselines_cfg/NYC_Taxi/STAEformer_STLoRA.py   (or python -m baselines_cfg.NYC_Taxi.STAEformer_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STAEformer
-from stlora_plugin.zoo import experiment
-
-STAEformerSTLoRA = st_lora(STAEformer)
+from stlora_plugin.zoo import STAEformerSTLoRA, experiment
 
 CFG = experiment(STAEformerSTLoRA, "NYC-Taxi-inflow", num_epochs=100)
 

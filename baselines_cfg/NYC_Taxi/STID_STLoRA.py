@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare nyc ../shared/datasets/NYC-Taxi/201901-202012-NYCtaxi-inoutflow-60min.npz --channel 0
 Train:            stlora train baselines_cfg/NYC_Taxi/STID_STLoRA.py   (or python -m baselines_cfg.NYC_Taxi.STID_STLoRA)
 """
-from stlora_plugin import st_lora
-from basicts.models.STID import STID
-from stlora_plugin.zoo import experiment
-
-STIDSTLoRA = st_lora(STID)
+from stlora_plugin.zoo import STIDSTLoRA, experiment
 
 CFG = experiment(STIDSTLoRA, "NYC-Taxi-inflow", num_epochs=100)
 

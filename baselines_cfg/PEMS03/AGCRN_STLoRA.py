@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare pems path/to/PEMS03
 Train:            stlora train baselines_cfg/PEMS03/AGCRN_STLoRA.py   (or python -m baselines_cfg.PEMS03.AGCRN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import AGCRN
-from stlora_plugin.zoo import experiment
-
-AGCRNSTLoRA = st_lora(AGCRN)
+from stlora_plugin.zoo import AGCRNSTLoRA, experiment
 
 CFG = experiment(AGCRNSTLoRA, "PEMS03", num_epochs=100)
 

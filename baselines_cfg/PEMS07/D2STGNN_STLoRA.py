@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare pems path/to/PEMS07
 Train:            stlora train baselines_cfg/PEMS07/D2STGNN_STLoRA.py   (or python -m baselines_cfg.PEMS07.D2STGNN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import D2STGNN
-from stlora_plugin.zoo import experiment
-
-D2STGNNSTLoRA = st_lora(D2STGNN)
+from stlora_plugin.zoo import D2STGNNSTLoRA, experiment
 
 CFG = experiment(D2STGNNSTLoRA, "PEMS07", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare pems path/to/PEMS08
 Train:            stlora train baselines_cfg/PEMS08/STAEformer_STLoRA.py   (or python -m baselines_cfg.PEMS08.STAEformer_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STAEformer
-from stlora_plugin.zoo import experiment
-
-STAEformerSTLoRA = st_lora(STAEformer)
+from stlora_plugin.zoo import STAEformerSTLoRA, experiment
 
 CFG = experiment(STAEformerSTLoRA, "PEMS08", num_epochs=100)
 

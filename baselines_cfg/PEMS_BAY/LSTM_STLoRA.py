@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare metr path/to/pems-bay.h5
 Train:            stlora train baselines_cfg/PEMS_BAY/LSTM_STLoRA.py   (or python -m baselines_cfg.PEMS_BAY.LSTM_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import LSTM
-from stlora_plugin.zoo import experiment
-
-LSTMSTLoRA = st_lora(LSTM)
+from stlora_plugin.zoo import LSTMSTLoRA, experiment
 
 CFG = experiment(LSTMSTLoRA, "PEMS-BAY", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare metr path/to/pems-bay.h5
 Train:            stlora train baselines_cfg/PEMS_BAY/STGCN_STLoRA.py   (or python -m baselines_cfg.PEMS_BAY.STGCN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import STGCN
-from stlora_plugin.zoo import experiment
-
-STGCNSTLoRA = st_lora(STGCN)
+from stlora_plugin.zoo import STGCNSTLoRA, experiment
 
 CFG = experiment(STGCNSTLoRA, "PEMS-BAY", num_epochs=100)
 

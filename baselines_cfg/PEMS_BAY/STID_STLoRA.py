@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare metr path/to/pems-bay.h5
 Train:            stlora train baselines_cfg/PEMS_BAY/STID_STLoRA.py   (or python -m baselines_cfg.PEMS_BAY.STID_STLoRA)
 """
-from stlora_plugin import st_lora
-from basicts.models.STID import STID
-from stlora_plugin.zoo import experiment
-
-STIDSTLoRA = st_lora(STID)
+from stlora_plugin.zoo import STIDSTLoRA, experiment
 
 CFG = experiment(STIDSTLoRA, "PEMS-BAY", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare synthetic
 Train:            stlora train baselines_cfg/SYNTH_ROAD/AGCRN_STLoRA.py   (or python -m baselines_cfg.SYNTH_ROAD.AGCRN_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import AGCRN
-from stlora_plugin.zoo import experiment
-
-AGCRNSTLoRA = st_lora(AGCRN)
+from stlora_plugin.zoo import AGCRNSTLoRA, experiment
 
 CFG = experiment(AGCRNSTLoRA, "SYNTH-ROAD", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare synthetic
 Train:            stlora train baselines_cfg/SYNTH_ROAD/LSTM_STLoRA.py   (or python -m baselines_cfg.SYNTH_ROAD.LSTM_STLoRA)
 """
-from stlora_plugin import st_lora
-from stlora_plugin.backbones import LSTM
-from stlora_plugin.zoo import experiment
-
-LSTMSTLoRA = st_lora(LSTM)
+from stlora_plugin.zoo import LSTMSTLoRA, experiment
 
 CFG = experiment(LSTMSTLoRA, "SYNTH-ROAD", num_epochs=100)
 

@@ -3,11 +3,7 @@
 Prepare the data: stlora data prepare synthetic
 Train:            stlora train baselines_cfg/SYNTH_ROAD/STID_STLoRA.py   (or python -m baselines_cfg.SYNTH_ROAD.STID_STLoRA)
 """
-from stlora_plugin import st_lora
-from basicts.models.STID import STID
-from stlora_plugin.zoo import experiment
-
-STIDSTLoRA = st_lora(STID)
+from stlora_plugin.zoo import STIDSTLoRA, experiment
 
 CFG = experiment(STIDSTLoRA, "SYNTH-ROAD", num_epochs=100)
 
