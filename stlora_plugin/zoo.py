@@ -31,7 +31,7 @@ from .adapters.report import count_parameters
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
 from .runtime.protocol import HORIZONS, OUTPUT_LEN
-from .sepnet import PUBLISHED as SEPNET_DEFAULTS_PUBLISHED, STSepNet, STSepNetConfig
+from .sepnet import PUBLISHED as SEPNET_DEFAULTS_PUBLISHED, VARIANTS as SEPNET_VARIANTS, STSepNet, STSepNetConfig
 
 __all__ = ["RECIPES", "RECIPE_EPOCHS", "Curriculum", "Recipe", "SEPNET", "SEPNET_PUBLISHED_TRAINING",
            "SEPNET_TRAINING", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
@@ -152,12 +152,10 @@ WRAPPED = {"STID": STIDSTLoRA, "LSTM": LSTMSTLoRA, "STGCN": STGCNSTLoRA, "GWNet"
 #: per step than one language-model sequence per node on CPU at 12 -> 12, benchmarks/results/bench_sepnet.txt);
 #: ``-mean``: it reads the mean over nodes, as the published code; ``-hyper``: hypergraph only (gamma fixed at 0);
 #: ``STSepNet-published``: the published settings (``sepnet.PUBLISHED``).
-_SEPNET_VARIANTS = (("STSepNet", "hypergraph"), ("STSepNet-GNN", "gnn"), ("STSepNet-static", "static"),
-                    ("STSepNet-LLM", "llm_only"), ("STSepNet-noLLM", "no_llm"))
 SEPNET: dict[str, dict[str, Any]] = {
-    **{name: {"variant": variant} for name, variant in _SEPNET_VARIANTS},
-    **{f"{name}-{mode}": {"variant": variant, "input_mode": mode} for name, variant in _SEPNET_VARIANTS
-       if variant != "no_llm" for mode in ("pooled", "mean")},
+    **{v.name: {"variant": key} for key, v in SEPNET_VARIANTS.items()},
+    **{f"{v.name}-{mode}": {"variant": key, "input_mode": mode} for key, v in SEPNET_VARIANTS.items()
+       if v.temporal for mode in ("pooled", "mean")},
     "STSepNet-hyper": {"variant": "hypergraph", "gamma": 0.0, "gamma_learnable": False},
     "STSepNet-published": {"variant": "hypergraph", **SEPNET_DEFAULTS_PUBLISHED},
 }

@@ -32,18 +32,21 @@ __all__ = ["PUBLISHED", "STSepNet", "STSepNetConfig", "Variant", "VARIANTS"]
 
 @dataclass(frozen=True)
 class Variant:
-    """Which branches a variant builds: the temporal (LLM) one, and the spatial network's kind (or None)."""
+    """Which branches a variant builds: the temporal (LLM) one, and the spatial network's kind (or None,
+    ``hypergraph.VARIANTS``); ``name``: what the comparison commands call it (``zoo.SEPNET``)."""
 
     temporal: bool
     spatial: Optional[str]
+    name: str
 
 
+#: The paper's variants: the one table the model, the zoo's names and the comparison commands read.
 VARIANTS = {
-    "llm_only": Variant(temporal=True, spatial=None),
-    "static": Variant(temporal=True, spatial="static"),
-    "gnn": Variant(temporal=True, spatial="gnn"),
-    "hypergraph": Variant(temporal=True, spatial="hypergraph"),
-    "no_llm": Variant(temporal=False, spatial="hypergraph"),
+    "llm_only": Variant(temporal=True, spatial=None, name="STSepNet-LLM"),
+    "static": Variant(temporal=True, spatial="static", name="STSepNet-static"),
+    "gnn": Variant(temporal=True, spatial="gnn", name="STSepNet-GNN"),
+    "hypergraph": Variant(temporal=True, spatial="hypergraph", name="STSepNet"),
+    "no_llm": Variant(temporal=False, spatial="hypergraph", name="STSepNet-noLLM"),
 }
 
 
