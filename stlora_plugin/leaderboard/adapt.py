@@ -7,12 +7,16 @@ data. For each K in ``weeks`` and each seed, on the same later test weeks:
 arm             what it does with the K weeks after ``shift`` (the week after them chooses the epoch)
 ==============  ======================================================================================
 none            nothing: the source model as trained (its own input statistics)
-adapters        ST-LoRA adapters trained on the frozen source backbone
-finetune        every backbone weight trained further, from the source model
-scratch         the backbone trained from scratch on the K weeks alone
+adapters        ST-LoRA adapters trained on the frozen source backbone, inputs on the source's scale
+finetune        every backbone weight trained further, from the source model, inputs on the source's scale
+adapters_own    ``adapters`` with the inputs scaled by the K weeks' own statistics
+finetune_own    ``finetune`` with the inputs scaled by the K weeks' own statistics
+scratch         the backbone trained from scratch on the K weeks alone (their own statistics)
 ==============  ======================================================================================
 
-Adapted runs keep the source run's input statistics (``runtime.scaler``); the scratch run fits its own. All
+A fine-tuned run keeps the source run's input statistics (``runtime.scaler``) unless it is an ``_own`` arm: a
+regime change can move the level so far (NYC taxis: 30 times fewer trips) that the source's scale is itself a
+handicap, and the ``_own`` arms tell that apart from what the weights can learn. All
 trained runs share the budget (epochs, early stopping, batch size) and go through ``BasicTSLauncher``; the source
 model is trained first on ``source`` (e.g. the 2019 data) with the same budget. Results: ``adaptation.md``,
 ``adaptation.json`` and ``adaptation.png`` (test MAE against K).
@@ -29,6 +33,7 @@ from basicts.utils.mask import null_val_mask
 
 from .. import zoo
 from ..data import period_dataset, step_times
+from ..runtime import OwnStatisticsScaler
 from ..runtime.forecast import forecasts, load_checkpoint_model
 from .sanity import METRIC_FUNCTIONS
 from .sweep import Budget, RunKey, Sweep
@@ -36,7 +41,7 @@ from .tables import paired_p_value, report_header, sample_std
 
 __all__ = ["ARMS", "adaptation_periods", "run_adaptation"]
 
-ARMS = ("none", "adapters", "finetune", "scratch")
+ARMS = ("none", "adapters", "finetune", "adapters_own", "finetune_own", "scratch")
 WEEK = np.timedelta64(7, "D")
 
 
@@ -63,8 +68,11 @@ def adaptation_periods(target: str, shift: str, weeks: list[int], val_weeks: int
 
 def _arms(source_checkpoint: Path) -> dict:
     start = {"finetune_from": str(source_checkpoint), "strict_load": False}  # the adapters are not in it
+    own = {**start, "scaler": OwnStatisticsScaler}
     return {"adapters": ("stlora", {"stlora_freeze_backbone": True, "train": start}),
             "finetune": ("plain", {"train": start}),
+            "adapters_own": ("stlora", {"stlora_freeze_backbone": True, "train": own}),
+            "finetune_own": ("plain", {"train": own}),
             "scratch": ("plain", {})}
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from basicts.scaler import ZScoreScaler
 
-__all__ = ["GlobalZScoreScaler"]
+__all__ = ["GlobalZScoreScaler", "OwnStatisticsScaler"]
 
 
 class GlobalZScoreScaler(ZScoreScaler):
@@ -37,3 +37,11 @@ class GlobalZScoreScaler(ZScoreScaler):
         std = (data - mean).square().nanmean(dim=dims, keepdim=self.norm_each_channel).sqrt()
         std = torch.where(std > 0, std, torch.ones_like(std))  # a constant series stays unscaled
         self.stats["mean"], self.stats["std"] = mean.float(), std.float()
+
+
+class OwnStatisticsScaler(GlobalZScoreScaler):
+    """:class:`GlobalZScoreScaler` with the statistics of the run's own training split, also when it fine-tunes
+    another run's checkpoint (the adaptation study's rescaled arms)."""
+
+    def __init__(self, norm_each_channel: bool, rescale: bool, stats: dict = None):
+        super().__init__(norm_each_channel, rescale, stats, finetune_from=None)

@@ -46,3 +46,9 @@ def test_a_fine_tuned_run_keeps_the_statistics_of_the_checkpoint_it_starts_from(
     own = GlobalZScoreScaler(norm_each_channel=False, rescale=True)  # the control: fitted on its own data
     own.fit(data)
     assert abs(float(own.stats["mean"]) - 5.0) < 0.3
+    from stlora_plugin.runtime import OwnStatisticsScaler
+
+    rescaled = OwnStatisticsScaler(norm_each_channel=False, rescale=True)  # what the builder gives it: no source
+    rescaled.fit(data)
+    assert float(rescaled.stats["mean"]) == float(own.stats["mean"])
+    assert "finetune_from" not in __import__("inspect").signature(OwnStatisticsScaler.__init__).parameters
