@@ -1,3 +1,5 @@
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -51,4 +53,4 @@ def test_a_fine_tuned_run_keeps_the_statistics_of_the_checkpoint_it_starts_from(
     rescaled = OwnStatisticsScaler(norm_each_channel=False, rescale=True)  # what the builder gives it: no source
     rescaled.fit(data)
     assert float(rescaled.stats["mean"]) == float(own.stats["mean"])
-    assert "finetune_from" not in __import__("inspect").signature(OwnStatisticsScaler.__init__).parameters
+    assert "finetune_from" not in inspect.signature(OwnStatisticsScaler.__init__).parameters
