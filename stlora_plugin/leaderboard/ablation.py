@@ -40,8 +40,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .. import zoo  # noqa: E402
 from ..adapters.config import PREFIX, PRESETS  # noqa: E402
+from ..adapters.report import count_parameters  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
-from .sweep import Budget, RunKey, Sweep, count_parameters, plan  # noqa: E402
+from .sweep import Budget, RunKey, Sweep, plan  # noqa: E402
 from .tables import (comparisons, paired_p_value, report_header, sample_std,  # noqa: E402
                      validation_delta)
 

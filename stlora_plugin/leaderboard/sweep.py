@@ -42,7 +42,7 @@ from ..runtime import EarlyStopping, launch_training, read_test_metrics, read_tr
 from ..runtime.launch import EpochProgress
 from .pernode import per_node_mae
 
-__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "count_parameters", "plan", "run_settings"]
+__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "run_settings"]
 
 logger = logging.getLogger(__name__)
 
