@@ -92,13 +92,14 @@ def period_dataset(source: str | os.PathLike, *, train: tuple[str, str], val: tu
     tmp = src.parent / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp)
+    kept = 0
     for split, (a, b) in bounds.items():
         keep = (times >= a) & (times < b)
         np.save(tmp / f"{split}_data.npy", whole[keep])
         np.save(tmp / f"{split}_timestamps.npy", stamps[keep])
+        kept += int(keep.sum())
     meta_file = tmp / "meta.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    kept = sum(int(((times >= a) & (times < b)).sum()) for a, b in bounds.values())
     # the splits need not be contiguous, so no single start time describes them: their periods do
     meta.update(name=target.name, derived_from=src.name, periods=periods, start=None, num_time_steps=kept)
     meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")

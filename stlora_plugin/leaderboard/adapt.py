@@ -34,7 +34,7 @@ from basicts.utils.mask import null_val_mask
 from .. import zoo
 from ..data import period_dataset, step_times
 from ..runtime import OwnStatisticsScaler
-from ..runtime.forecast import forecasts, load_checkpoint_model
+from ..runtime.forecast import predict
 from .sanity import METRIC_FUNCTIONS
 from .sweep import Budget, RunKey, Sweep
 from .tables import paired_p_value, report_header, sample_std
@@ -76,13 +76,11 @@ def _arms(source_checkpoint: Path) -> dict:
             "scratch": ("plain", {})}
 
 
-@torch.no_grad()
 def _unadapted(model: str, dataset: Path, checkpoint: Path) -> dict[str, float]:
     """Test metrics of the source model as trained on ``dataset``'s test split (the runner's masked metrics)."""
     cfg = zoo.named_experiment(model, dataset, num_epochs=1, ckpt_save_dir=str(dataset / ".unadapted"))
-    net, mean, std = load_checkpoint_model(cfg, checkpoint)
-    pairs = list(forecasts(cfg, net, mean, std, "test"))
-    prediction, target = torch.cat([p for p, _ in pairs]), torch.cat([t for _, t in pairs])
+    arrays = predict(cfg, checkpoint, split="test")
+    prediction, target = torch.from_numpy(arrays["prediction"]), torch.from_numpy(arrays["target"])
     mask = null_val_mask(target, cfg.null_val)
     return {name: float(fn(prediction, target, mask)) for name, fn in METRIC_FUNCTIONS.items()}
 
@@ -100,7 +98,7 @@ def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list
     for k, split in periods.items():
         dataset = period_dataset(target, **split)
         for seed in seeds:
-            checkpoint = source_sweep._best_checkpoint(RunKey(source, model, seed, "plain"))
+            checkpoint = source_sweep.best_checkpoint(RunKey(source, model, seed, "plain"))
             sweep = Sweep(out_dir / f"weeks{k}", budget, arms=_arms(checkpoint))
             records = {r["variant"]: r for r in sweep.run([RunKey(dataset.name, model, seed, arm)
                                                            for arm in ARMS[1:]]) if r["seed"] == seed}
@@ -108,7 +106,7 @@ def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list
                          "trainable": 0, "seconds": 0.0, "epochs": 0})
             rows += [{"weeks": k, "seed": seed, "arm": arm, "metrics": records[arm]["metrics"]["overall"],
                       "trainable": records[arm]["params"]["trainable"], "seconds": records[arm]["wall_seconds"],
-                      "epochs": records[arm].get("epochs_trained", len(records[arm]["val_mae"]))}
+                      "epochs": records[arm]["epochs_trained"]}
                      for arm in ARMS[1:]]
     context = report_header([f"{source} -> {target}"], [model], seeds, budget,
                             split="splits by date: the periods below")

@@ -170,14 +170,15 @@ class Sweep:
             model_overrides["stlora_freeze_backbone"] = True
             if not resume:  # start from the trained plain backbone
                 plain = RunKey(key.dataset, key.model, key.seed, "plain")
-                overrides["finetune_from"] = str(self._best_checkpoint(plain))
+                overrides["finetune_from"] = str(self.best_checkpoint(plain))
                 overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
         cfg = zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
                                    **overrides)
         cfg.optimizer_params = {**cfg.optimizer_params, **optimizer_params}
         return cfg
 
-    def _best_checkpoint(self, key: RunKey) -> Path:
+    def best_checkpoint(self, key: RunKey) -> Path:
+        """The best-validation checkpoint of a finished run of this sweep."""
         found = sorted((self.ckpt_root / key.slug).glob("*/*_best_val_*.pt"))
         if not found:
             raise FileNotFoundError(f"freeze mode needs the trained plain run {key.slug} first")
