@@ -17,7 +17,9 @@ The ready-made wrapped classes (``STGCNSTLoRA``, ...) live here so BasicTS finds
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +32,12 @@ from .adapters import st_lora
 from .adapters.report import count_parameters
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
-from .runtime.protocol import HORIZONS, OUTPUT_LEN
+from .runtime.protocol import OUTPUT_LEN
 from .sepnet import PUBLISHED as SEPNET_DEFAULTS_PUBLISHED, VARIANTS as SEPNET_VARIANTS, STSepNet, STSepNetConfig
 
 __all__ = ["RECIPES", "RECIPE_EPOCHS", "Curriculum", "Recipe", "SEPNET", "SEPNET_PUBLISHED_TRAINING",
            "SEPNET_TRAINING", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
-           "sepnet_experiment", "widen_to",
+           "parse_model", "parse_value", "sepnet_experiment", "split_models", "widen_to",
            "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
            "STIDSTLoRA"]
 
@@ -180,8 +182,52 @@ def backbone_of(model: type) -> str:
                      f"known backbones: {', '.join(RECIPES)}")
 
 
+def parse_value(text: str):
+    """A setting written on a command line: a whole number, a number, True/False, or else the text itself."""
+    if text in ("True", "False"):
+        return text == "True"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            continue
+    return text
+
+
+_SPEC = re.compile(r"^([^\[\],]+?)(?:\[(.*)\])?$")
+
+
+def parse_model(spec: str) -> tuple[str, dict[str, Any]]:
+    """A model as the comparison commands name it: a zoo name, optionally with model-config settings in
+    brackets, ``NAME[key=value,...]`` (e.g. ``STSepNet-noLLM[gamma=0,gamma_learnable=False]``); returns the zoo
+    name and the settings, each checked against the model's config fields."""
+    match = _SPEC.match(spec.strip())
+    if match is None:
+        raise ValueError(f"model '{spec}' is not NAME or NAME[key=value,...]")
+    name, body = match.group(1), match.group(2)
+    settings = {}
+    for item in filter(None, (body or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"model '{spec}': expected key=value inside the brackets, got '{item}'")
+        settings[key.strip()] = parse_value(value.strip())
+    fields = {f.name for f in dataclasses.fields(_config_class(name))}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise ValueError(f"model '{spec}': {', '.join(unknown)} not a setting of {name}; its settings are "
+                         f"{', '.join(sorted(fields))}")
+    return name, settings
+
+
+def split_models(text: str) -> list[str]:
+    """Comma-separated model specs, where commas inside brackets belong to a model's settings."""
+    return [part.strip() for part in re.split(r",(?![^\[]*\])", text) if part.strip()]
+
+
 def model_class(name: str, stlora: bool = False) -> type:
-    """The zoo's class for a model name (a backbone, plain or ST-LoRA, or an ST-SepNet variant)."""
+    """The zoo's class for a model name (a backbone, plain or ST-LoRA, or an ST-SepNet variant); a name with
+    settings (:func:`parse_model`) names the same class."""
+    name = name.split("[", 1)[0]
     if name in SEPNET:
         if stlora:
             raise ValueError(f"'{name}' is an ST-SepNet variant and has no ST-LoRA twin; compare it as a plain model")
@@ -191,12 +237,22 @@ def model_class(name: str, stlora: bool = False) -> type:
     return WRAPPED[name] if stlora else RECIPES[name].model
 
 
-def named_experiment(name: str, dataset: str | os.PathLike, *, stlora: bool = False,
+def _config_class(name: str) -> type:
+    model = model_class(name)
+    return getattr(model, "Config", None) or (STSepNetConfig if name in SEPNET else RECIPES[name].config_class)
+
+
+def named_experiment(name: str, dataset: str | os.PathLike, *, stlora: bool = False, horizon: int | None = None,
                      model_overrides: dict | None = None, **overrides) -> BasicTSForecastingConfig:
-    """The BasicTS config of the zoo model called ``name`` on ``dataset`` (see :func:`experiment`)."""
+    """The BasicTS config of the zoo model ``name`` (settings in brackets allowed, :func:`parse_model`) on
+    ``dataset``, forecasting ``horizon`` steps from as many (None: the protocol's 12 -> 12; see :func:`experiment`)."""
+    name, settings = parse_model(name)
     model = model_class(name, stlora)
+    model_overrides = {**settings, **(model_overrides or {})}
     if name in SEPNET:
-        return sepnet_experiment(dataset, train_overrides=overrides, **{**SEPNET[name], **(model_overrides or {})})
+        return sepnet_experiment(dataset, horizon, train_overrides=overrides, **{**SEPNET[name], **model_overrides})
+    if horizon is not None:
+        overrides = {"input_len": horizon, "output_len": horizon, **overrides}
     return experiment(model, dataset, model_overrides=model_overrides, **overrides)
 
 
@@ -250,7 +306,5 @@ def sepnet_experiment(dataset: str | os.PathLike, horizon: int | None = None, *,
     settings = {"variant": "hypergraph", "gate": "sigmoid", "hyperedge_order": 3,
                 **(SEPNET_DEFAULTS_PUBLISHED if published else {}), **model_overrides}
     config = STSepNetConfig(**settings)
-    eval_horizons = list(HORIZONS) if horizon == OUTPUT_LEN else [horizon // 4, horizon // 2, horizon]
     train = {**copy.deepcopy(SEPNET_PUBLISHED_TRAINING if published else SEPNET_TRAINING), **(train_overrides or {})}
-    return benchmark_config(STSepNet, config, dataset, input_len=horizon, output_len=horizon,
-                            eval_horizons=eval_horizons, **train)
+    return benchmark_config(STSepNet, config, dataset, input_len=horizon, output_len=horizon, **train)

@@ -40,6 +40,7 @@ from .. import zoo
 from ..adapters.report import count_parameters
 from ..runtime import EarlyStopping, launch_training, read_test_metrics, read_training_log
 from ..runtime.launch import EpochProgress
+from ..runtime.memory import PeakMemory
 from .pernode import per_node_mae
 
 __all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "run_settings"]
@@ -67,8 +68,9 @@ class RunKey:
 class Budget:
     """The training budget every run gets: epochs (the most it trains), early stopping (``patience``: stop after
     that many epochs without a better validation MAE; None: train every epoch), batch size (None: the recipe's;
-    per process under DDP), model settings, and the GPUs it trains on (BasicTS's ``gpus``, e.g. "0" or "0,1";
-    None: the CPU). Either way the best-validation checkpoint is the one tested."""
+    per process under DDP), model settings, the GPUs it trains on (BasicTS's ``gpus``, e.g. "0" or "0,1";
+    None: the CPU) and the forecast length (``horizon`` steps from as many; None: the protocol's 12 -> 12).
+    Either way the best-validation checkpoint is the one tested."""
 
     num_epochs: int = 10
     batch_size: int | None = None
@@ -76,6 +78,7 @@ class Budget:
     backbone: dict = field(default_factory=dict)  # backbone model-config overrides for every variant
     gpus: str | None = None
     patience: int | None = None
+    horizon: int | None = None
 
 
 #: The fields every run record has (records written by this module).
@@ -172,8 +175,8 @@ class Sweep:
                 plain = RunKey(key.dataset, key.model, key.seed, "plain")
                 overrides["finetune_from"] = str(self.best_checkpoint(plain))
                 overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
-        cfg = zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", model_overrides=model_overrides,
-                                   **overrides)
+        cfg = zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", horizon=self.budget.horizon,
+                                   model_overrides=model_overrides, **overrides)
         cfg.optimizer_params = {**cfg.optimizer_params, **optimizer_params}
         return cfg
 
@@ -193,7 +196,8 @@ class Sweep:
         if not self.verbose:
             cfg.callbacks.append(EpochProgress(key.slug))
         start = time.time()
-        run_dir = launch_training(cfg, quiet=not self.verbose)
+        with PeakMemory() as peak:
+            run_dir = launch_training(cfg, quiet=not self.verbose)
         log = read_training_log(run_dir)
         epoch_times = log.get("train/time", [])
         record = {
@@ -204,6 +208,8 @@ class Sweep:
             "params": count_parameters(model),
             "sec_per_epoch": sum(epoch_times) / len(epoch_times) if epoch_times else None,
             "wall_seconds": time.time() - start,
+            "peak_memory_mb": peak.mb,
+            "peak_memory_kind": peak.kind,
             "train_loss": log.get("train/loss", []),
             "val_mae": log.get("val/MAE", []),
             "epochs_trained": len(log.get("train/loss", [])),

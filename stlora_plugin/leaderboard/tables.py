@@ -19,11 +19,21 @@ from scipy import stats
 
 from ..runtime.protocol import HORIZONS as PROTOCOL_HORIZONS, INPUT_LEN, METRICS, OUTPUT_LEN, SPLIT
 
-__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "paired_p_value", "render_markdown", "report_header",
-           "sample_std", "validation_delta", "write_tables"]
+__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "horizon_sections", "paired_p_value", "render_markdown",
+           "report_header", "sample_std", "validation_delta", "write_tables"]
 
 #: (metrics section, column label) of every horizon the protocol reports, then the average over the horizon
 HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("overall", "avg"),)
+
+
+def horizon_sections(records: list[dict]) -> tuple[tuple[str, str], ...]:
+    """(metrics section, column label) of the horizons these records report (the protocol's, or e.g. 12, 24
+    and 48 for 48-step runs), then the average; the horizons every record has."""
+    if not records:
+        return HORIZONS
+    common = set.intersection(*(set(r["metrics"]) for r in records))
+    steps = sorted(int(k.removeprefix("horizon_")) for k in common if k.startswith("horizon_"))
+    return tuple((f"horizon_{h}", f"@{h}") for h in steps) + (("overall", "avg"),)
 
 
 def _command() -> str:
@@ -38,11 +48,12 @@ def report_header(datasets, models, seeds, budget, split: str | None = None) -> 
     """What every report states first: the command, data, budget (a ``sweep.Budget``), seeds and models;
     ``split`` describes the data split when it is not the protocol's (e.g. periods by date)."""
     batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
+    steps = f"{budget.horizon} -> {budget.horizon}" if getattr(budget, "horizon", None) else f"{INPUT_LEN} -> {OUTPUT_LEN}"
     patience = getattr(budget, "patience", None)
     epochs = (f"at most {budget.num_epochs} epochs per run, stopped after {patience} epochs without a better "
               "validation MAE (epochs each run trained: epochs_trained in runs.jsonl)" if patience else f"{budget.num_epochs} epochs per run")
     split = split or "/".join(str(round(100 * share)) for share in SPLIT) + " split"
-    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({INPUT_LEN} -> {OUTPUT_LEN}, {split}, "
+    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({steps}, {split}, "
             f"masked metrics on the test split)  \nBudget: {epochs}, {batch}, best epoch chosen on "
             f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
             f"ST-LoRA settings: {budget.stlora or 'defaults'}")
@@ -81,7 +92,7 @@ def comparisons(records: list[dict], baseline: str = "plain", variant: str = "st
         seeds = sorted(set(base) & set(by_seed))
         if not seeds:
             continue
-        for section, label in HORIZONS:
+        for section, label in horizon_sections([*base.values(), *by_seed.values()]):
             for metric in METRICS:
                 a = np.array([_value(base[s], section, metric) for s in seeds])
                 b = np.array([_value(by_seed[s], section, metric) for s in seeds])
@@ -146,13 +157,14 @@ def render_markdown(records: list[dict], *, title: str, context: str, variant: s
     label = {"stlora": "+ST-LoRA", "freeze": "+ST-LoRA (frozen backbone)"}.get(variant, variant)
     out = [f"# {title}", "", context, "", f"Δ = {label} − plain (negative is better), paired by seed; "
            "p = paired t-test over seeds.", ""]
-    columns = [f"{m} {h}" for _, h in HORIZONS for m in METRICS]
+    labels = list(dict.fromkeys(r["horizon"] for r in rows)) or [h for _, h in HORIZONS]
+    columns = [f"{m} {h}" for h in labels for m in METRICS]
     for dataset in sorted({r["dataset"] for r in rows}):
         out += [f"## {dataset}", "", "| model | | " + " | ".join(columns) + " |",
                 "|---|---|" + "---|" * len(columns)]
         for model in sorted({r["model"] for r in rows if r["dataset"] == dataset}):
             cell = {(r["metric"], r["horizon"]): r for r in rows if r["dataset"] == dataset and r["model"] == model}
-            ordered = [cell[(m, h)] for _, h in HORIZONS for m in METRICS]
+            ordered = [cell[(m, h)] for h in labels for m in METRICS]
             out.append(f"| {model} | plain | " + " | ".join(_pm(c["base_mean"], c["base_std"]) for c in ordered) + " |")
             out.append(f"| | {label} | " + " | ".join(_pm(c["variant_mean"], c["variant_std"]) for c in ordered) + " |")
             out.append("| | Δ (p) | " + " | ".join(
