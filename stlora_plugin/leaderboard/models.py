@@ -86,8 +86,9 @@ def _markdown(rows: list[dict], dataset: str, reference: str, context: str) -> s
     for r in rows:
         if r["model"] == reference:
             continue
-        out.append(f"| {r['model']} | {r['paired_seeds']} | " + " | ".join(
-            f"{r[f'diff {m}'][0]:+.3f} ± {r[f'diff {m}'][1]:.3f} ({r[f'p {m}']:.3f})" for m in METRICS) + " |")
+        cells = [f"{r[f'diff {m}'][0]:+.3f} ± {r[f'diff {m}'][1]:.3f} ({r[f'p {m}']:.3f})" if r["paired_seeds"]
+                 else "– (no seed of both yet)" for m in METRICS]
+        out.append(f"| {r['model']} | {r['paired_seeds']} | " + " | ".join(cells) + " |")
     out += ["", "## Cost", "", f"| model | params | trainable | s/epoch | epochs trained | {memory} |",
             "|---|---|---|---|---|---|"]
     for r in rows:
@@ -109,7 +110,7 @@ def _plot(rows: list[dict], dataset: str, reference: str, png: Path) -> None:
     low = min(m - s for m, s in mae)
     bars.set_ylim(bottom=max(0.0, low - 0.1 * (max(m + s for m, s in mae) - low + 1e-9)))
     bars.set_xticks(x, [r["model"] for r in rows], rotation=30, ha="right", fontsize=8)
-    bars.set_ylabel("test MAE (average over the horizon)")
+    bars.set_ylabel("test MAE (horizon average)")
     bars.set_title(f"{dataset} (orange: {reference})")
     for r in rows:
         cost.errorbar(r["sec_per_epoch"], r["MAE avg"][0], yerr=r["MAE avg"][1], marker="o", capsize=3)

@@ -95,7 +95,7 @@ def test_comparison_end_to_end_through_the_launcher(synthetic_dataset, tmp_path,
     assert rows["STID[input_hidden_size=8]"]["paired_seeds"] == 2
     runs = [json.loads(line) for line in (tmp_path / "out" / "runs.jsonl").read_text().splitlines()]
     assert [(r["seed"], r["model"]) for r in runs] == [(0, "STID"), (0, models[1]), (1, "STID"), (1, models[1])]
-    assert "| STID[input_hidden_size=8] | 2 |" in files[0].read_text()
+    assert "| STID[input_hidden_size=8] | 2 |" in files[0].read_text() and "no seed of both" not in files[0].read_text()
     again = run_model_comparison("TINY", models, "STID", [0, 1], Budget(num_epochs=1, batch_size=32),
                                  tmp_path / "out", ckpt_root=tmp_path / "ckpt")  # resumes: nothing retrained
     assert again[0].read_text() == files[0].read_text()
@@ -109,3 +109,11 @@ def test_bad_comparisons_stop_before_training(tmp_path, capsys):
         code = main(["compare", "--dataset", "ANY", *argv, "--out", str(tmp_path / "o")])
         assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_reference_without_runs_yet_is_said_not_computed():
+    from stlora_plugin.leaderboard.models import _markdown
+
+    rows = model_rows([_record("A", 0, 4.0)], "D", ["R", "A"], "R")
+    text = _markdown(rows, "D", "R", "context")
+    assert "| A | 0 | – (no seed of both yet)" in text and "nan" not in text
