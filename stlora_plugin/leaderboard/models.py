@@ -23,7 +23,8 @@ import numpy as np  # noqa: E402
 from .. import zoo  # noqa: E402
 from ..runtime.protocol import METRICS  # noqa: E402
 from .sweep import Budget, RunKey, Sweep  # noqa: E402
-from .tables import _pm, _value, horizon_sections, paired_p_value, report_header, sample_std  # noqa: E402
+from .tables import (_pm, _value, horizon_sections, mean_epochs, mean_field, paired_p_value,  # noqa: E402
+                     report_header, sample_std)
 
 __all__ = ["model_rows", "run_model_comparison"]
 
@@ -56,17 +57,12 @@ def model_rows(records: list[dict], dataset: str, models: list[str], reference: 
         row["paired_seeds"] = len(paired)
         first = by_seed[seeds[0]]
         row.update(params=first["params"]["total"], trainable=first["params"]["trainable"],
-                   sec_per_epoch=_mean(r.get("sec_per_epoch") for r in by_seed.values()),
-                   epochs=_mean(r.get("epochs_trained") for r in by_seed.values()),
-                   peak_memory_mb=_mean(r.get("peak_memory_mb") for r in by_seed.values()),
+                   sec_per_epoch=mean_field(by_seed.values(), "sec_per_epoch"),
+                   epochs=mean_epochs(list(by_seed.values())),
+                   peak_memory_mb=mean_field(by_seed.values(), "peak_memory_mb"),
                    peak_memory_kind=first.get("peak_memory_kind"))
         rows.append(row)
     return rows
-
-
-def _mean(values) -> float:
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else float("nan")
 
 
 def _markdown(rows: list[dict], dataset: str, reference: str, context: str) -> str:

@@ -19,8 +19,8 @@ from scipy import stats
 
 from ..runtime.protocol import HORIZONS as PROTOCOL_HORIZONS, INPUT_LEN, METRICS, OUTPUT_LEN, SPLIT
 
-__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "horizon_sections", "paired_p_value", "render_markdown",
-           "report_header", "sample_std", "validation_delta", "write_tables"]
+__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "horizon_sections", "mean_epochs", "mean_field",
+           "paired_p_value", "render_markdown", "report_header", "sample_std", "validation_delta", "write_tables"]
 
 #: (metrics section, column label) of every horizon the protocol reports, then the average over the horizon
 HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("overall", "avg"),)
@@ -124,7 +124,7 @@ def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stl
         base = list(runs[(dataset, model, baseline)].values())
         var = list(by_seed.values())
         b_time, v_time = _mean_epoch_time(base), _mean_epoch_time(var)
-        b_epochs, v_epochs = _mean_epochs(base), _mean_epochs(var)
+        b_epochs, v_epochs = mean_epochs(base), mean_epochs(var)
         params = var[0]["params"]
         rows.append({"dataset": dataset, "model": model, "base_params": base[0]["params"]["total"],
                      "total_params": params["total"], "trainable_params": params["trainable"],
@@ -136,13 +136,18 @@ def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stl
     return rows
 
 
+def mean_field(records, key: str) -> float:
+    """Mean of ``key`` over the records that have a value for it (NaN if none: e.g. a run whose log had no epoch
+    time, or a record written before peak memory was measured)."""
+    values = [r[key] for r in records if r.get(key) is not None]
+    return float(np.mean(values)) if values else float("nan")
+
+
 def _mean_epoch_time(records: list[dict]) -> float:
-    """Mean seconds per epoch of the records that have one (NaN if none: a run whose log had no epoch time)."""
-    times = [r["sec_per_epoch"] for r in records if r.get("sec_per_epoch") is not None]
-    return float(np.mean(times)) if times else float("nan")
+    return mean_field(records, "sec_per_epoch")
 
 
-def _mean_epochs(records: list[dict]) -> float:
+def mean_epochs(records) -> float:
     """Mean epochs trained (records before early stopping: the length of their validation curve)."""
     return float(np.mean([r.get("epochs_trained", len(r.get("val_mae") or [])) for r in records]))
 
