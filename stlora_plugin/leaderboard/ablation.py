@@ -143,11 +143,12 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
-    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds``."""
+    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds``; runs whose
+    checkpoints are gone (records committed, checkpoints not) are left out of the average."""
     out = []
     for arm, (kind, _) in sweep.arms.items():
         runs = [r for r in records if (r["dataset"], r["model"], r["variant"]) == (dataset, model, arm)
-                and r["seed"] in seeds]
+                and r["seed"] in seeds and Path(r["run_dir"]).is_dir()]
         if kind == "plain" or not runs:
             continue
         values = [adapter_diagnostics(sweep.config(RunKey(dataset, model, r["seed"], arm), resume=True), r["run_dir"])
