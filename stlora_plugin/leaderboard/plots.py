@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .tables import HORIZONS, comparisons  # noqa: E402
+from .tables import comparisons  # noqa: E402
 
 __all__ = ["plot_all", "plot_mae_by_horizon", "plot_node_change", "plot_params_vs_mae"]
 
@@ -27,7 +27,7 @@ def plot_mae_by_horizon(records: list[dict], dataset: str, path: Path, variant: 
     rows = [r for r in comparisons(records, variant=variant) if r["dataset"] == dataset and r["metric"] == "MAE"]
     models = sorted({r["model"] for r in rows})
     fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.2), squeeze=False)
-    labels = [h for _, h in HORIZONS]
+    labels = list(dict.fromkeys(r["horizon"] for r in rows))  # the horizons the runs report, e.g. @3 @6 @12 avg
     x = np.arange(len(labels))
     for ax, model in zip(axes[0], models):
         cell = {r["horizon"]: r for r in rows if r["model"] == model}

@@ -19,7 +19,7 @@ from basicts.utils.mask import null_val_mask
 from torch.utils.data import DataLoader
 
 from ..runtime import dataset_dir, read_meta
-from ..runtime.protocol import HORIZONS, INPUT_LEN, OUTPUT_LEN
+from ..runtime.protocol import INPUT_LEN, OUTPUT_LEN, reported_horizons
 from .sweep import Budget, Sweep, plan
 from .tables import report_header
 
@@ -41,7 +41,7 @@ def historical_inertia(dataset: str, input_len: int = INPUT_LEN, output_len: int
         targets.append(batch["targets"].float())
     prediction, target = torch.cat(predictions), torch.cat(targets)
     mask = null_val_mask(target, null_val)
-    sections = {"overall": slice(None), **{f"horizon_{h}": h - 1 for h in HORIZONS if h <= output_len}}
+    sections = {"overall": slice(None), **{f"horizon_{h}": h - 1 for h in reported_horizons(output_len)}}
     return {name: {m: float(fn(prediction[:, idx], target[:, idx], mask[:, idx])) for m, fn in METRIC_FUNCTIONS.items()}
             for name, idx in sections.items()}
 

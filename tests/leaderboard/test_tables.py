@@ -63,3 +63,15 @@ def test_efficiency_survives_records_without_an_epoch_time():
     rows = efficiency([record("plain", 0, 1.0), record("plain", 1, None), record("stlora", 0, None),
                        record("stlora", 1, 1.5)])
     assert rows[0]["base_sec_per_epoch"] == 1.0 and rows[0]["time_overhead_percent"] == 50.0
+
+
+def test_horizon_plot_shows_the_horizons_the_runs_report(tmp_path):
+    """A 48 -> 48 leaderboard reports @12 @24 @48: its plot has those bars, not the 12-step protocol's."""
+    from stlora_plugin.leaderboard.plots import plot_mae_by_horizon
+
+    def long(record):
+        overall = record["metrics"]["overall"]
+        return {**record, "metrics": {s: overall for s in ("overall", "horizon_12", "horizon_24", "horizon_48")}}
+
+    path = plot_mae_by_horizon([long(r) for r in RECORDS], "D", tmp_path / "h.png")
+    assert path.stat().st_size > 0  # with the protocol's fixed @3 @6 @12 it raised KeyError '@3'
