@@ -10,7 +10,7 @@ fraction of the run as published; from 100 epochs on the recipe is kept as publi
 (``--patience``) is a budget setting, not part of a recipe (``runtime.EarlyStopping``).
 ``experiment(Model, dataset)`` turns a row into a BasicTS config under the benchmark protocol; a model wrapped
 by ``st_lora`` finds its row through its backbone, so a plain config and its ST-LoRA twin differ only by the
-decorator line.
+model class (``named_experiment(name, dataset, stlora=True)`` by name).
 
 The ready-made wrapped classes (``STGCNSTLoRA``, ...) live here so BasicTS finds them again from ``cfg.json``.
 """
