@@ -29,7 +29,6 @@ from basicts.runners.callback import CurriculumLearning, GradientClipping
 from torch.optim.lr_scheduler import MultiStepLR
 
 from .adapters import st_lora
-from .adapters.report import count_parameters
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
 from .runtime.protocol import OUTPUT_LEN
@@ -37,7 +36,7 @@ from .sepnet import PUBLISHED as SEPNET_DEFAULTS_PUBLISHED, VARIANTS as SEPNET_V
 
 __all__ = ["RECIPES", "RECIPE_EPOCHS", "Curriculum", "Recipe", "SEPNET", "SEPNET_PUBLISHED_TRAINING",
            "SEPNET_TRAINING", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
-           "parse_model", "parse_value", "sepnet_experiment", "split_models", "widen_to",
+           "parse_model", "parse_value", "sepnet_experiment", "split_models",
            "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
            "STIDSTLoRA"]
 
@@ -270,28 +269,6 @@ def experiment(model: type, dataset: str | os.PathLike, *, model_overrides: dict
     params["callbacks"] = params["callbacks"] + list(overrides.pop("callbacks", []))
     params.update(overrides)
     return benchmark_config(model, config, dataset, **params)
-
-
-def widen_to(name: str, dataset: str | os.PathLike, target_params: int) -> dict[str, int]:
-    """Backbone-config overrides that widen ``name`` to at least ``target_params`` parameters (the smallest such
-    width of its recipe's width field): the capacity-matched control for an adapter of the same size."""
-    recipe = RECIPES[name]
-
-    def count(width: int) -> int:
-        cfg = experiment(recipe.model, dataset, model_overrides={recipe.width: width}, num_epochs=1)
-        return count_parameters(cfg.model(cfg.model_config))["total"]
-
-    config_class = getattr(recipe.model, "Config", None) or recipe.config_class
-    low = getattr(config_class(**recipe.config), recipe.width)
-    if count(low) >= target_params:
-        return {recipe.width: low}
-    high = low
-    while count(high) < target_params:
-        low, high = high, high * 2
-    while high - low > 1:  # smallest width reaching the target
-        mid = (low + high) // 2
-        low, high = (low, mid) if count(mid) >= target_params else (mid, high)
-    return {recipe.width: high}
 
 
 def sepnet_experiment(dataset: str | os.PathLike, horizon: int | None = None, *, published: bool = False,

@@ -46,7 +46,7 @@ from .sweep import Budget, RunKey, Sweep, plan  # noqa: E402
 from .tables import (comparisons, paired_p_value, report_header, sample_std,  # noqa: E402
                      validation_delta)
 
-__all__ = ["ABLATIONS", "run_ablation"]
+__all__ = ["ABLATIONS", "run_ablation", "widen_to"]
 
 #: arm -> (kind, overrides) as in sweep.py; ``wide_backbone`` is sized per dataset at run time
 ABLATIONS: dict[str, tuple[str, dict]] = {
@@ -70,7 +70,29 @@ def _wide_arm(dataset: str, model: str, budget: Budget) -> tuple[str, dict]:
     cfg = zoo.experiment(zoo.model_class(model, stlora=True), dataset, num_epochs=1,
                          model_overrides={**budget.backbone, **budget.stlora})
     target = count_parameters(cfg.model(cfg.model_config))["total"]
-    return "plain", {**budget.backbone, **zoo.widen_to(model, dataset, target)}
+    return "plain", {**budget.backbone, **widen_to(model, dataset, target)}
+
+
+def widen_to(name: str, dataset: str | os.PathLike, target_params: int) -> dict[str, int]:
+    """Backbone-config overrides that widen ``name`` to at least ``target_params`` parameters (the smallest such
+    width of its recipe's width field): the capacity-matched control for an adapter of the same size."""
+    recipe = zoo.RECIPES[name]
+
+    def count(width: int) -> int:
+        cfg = zoo.experiment(recipe.model, dataset, model_overrides={recipe.width: width}, num_epochs=1)
+        return count_parameters(cfg.model(cfg.model_config))["total"]
+
+    config_class = getattr(recipe.model, "Config", None) or recipe.config_class
+    low = getattr(config_class(**recipe.config), recipe.width)
+    if count(low) >= target_params:
+        return {recipe.width: low}
+    high = low
+    while count(high) < target_params:
+        low, high = high, high * 2
+    while high - low > 1:  # smallest width reaching the target
+        mid = (low + high) // 2
+        low, high = (low, mid) if count(mid) >= target_params else (mid, high)
+    return {recipe.width: high}
 
 
 def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms: list[str], header: str) -> str:
