@@ -1,6 +1,7 @@
 """Plots of a comparison (PNG, matplotlib's non-interactive backend).
 
-* ``mae_by_horizon_<dataset>.png``: MAE at horizons 3/6/12 and on average, plain vs variant, one panel per backbone;
+* ``mae_by_horizon_<dataset>.png``: MAE at the horizons the runs report (3/6/12 for 12 steps) and on average,
+  plain vs variant, one panel per backbone;
 * ``params_vs_mae.png``: parameters against average MAE, an arrow from each plain backbone to its variant;
 * ``node_change_<dataset>_<model>.png``: per-node change of test MAE (variant − plain, mean over seeds), drawn on
   the sensor map where the dataset has ``locations.csv`` (LOS-LOOP, METR-LA, PEMS-BAY), else sorted bars.
