@@ -7,11 +7,11 @@ from .mixprop import MixProp, transition_matrix
 from .sage import HypergraphSAGE
 from .spatial import HYPERGRAPH_CONVS, VARIANTS, SpatialNetwork
 from .static import static_hypergraph
-from .structure import Hypergraph, safe_inverse_power
+from .structure import Hypergraph, HypergraphLayer, safe_inverse_power
 from .inception import KERNEL_SIZES, DilatedInception, GatedDilatedInception
 
 __all__ = [
     "AdaptiveHypergraph", "DilatedInception", "HYPERGRAPH_CONVS", "GatedDilatedInception", "GraphLearner", "Hypergraph",
-    "HypergraphAttention", "HypergraphConv", "HypergraphSAGE", "KERNEL_SIZES", "MixProp", "SpatialNetwork",
+    "HypergraphAttention", "HypergraphConv", "HypergraphLayer", "HypergraphSAGE", "KERNEL_SIZES", "MixProp", "SpatialNetwork",
     "VARIANTS", "knn_hyperedges", "safe_inverse_power", "static_hypergraph", "transition_matrix",
 ]

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .structure import Hypergraph, safe_inverse_power
+from .structure import Hypergraph, HypergraphLayer, safe_inverse_power
 
 __all__ = ["HypergraphAttention"]
 
@@ -42,7 +42,7 @@ def _softmax_per_node(logits: torch.Tensor, hypergraph: Hypergraph) -> torch.Ten
     return share.unflatten(-1, hypergraph.members.shape)                         # [..., M, K]
 
 
-class HypergraphAttention(nn.Module):
+class HypergraphAttention(HypergraphLayer):
     """Hypergraph convolution whose incidence is node-hyperedge attention (one head).
 
     Shapes:
@@ -51,12 +51,9 @@ class HypergraphAttention(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, *, negative_slope: float = 0.2,
                  dropout: float = 0.0, bias: bool = True):
-        super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}")
+        super().__init__(in_channels, out_channels)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.in_channels, self.out_channels = in_channels, out_channels
         self.negative_slope, self.dropout = negative_slope, dropout
         self.theta = nn.Linear(in_channels, out_channels, bias=False)
         self.att_node = nn.Parameter(torch.empty(out_channels))
@@ -81,10 +78,7 @@ class HypergraphAttention(nn.Module):
         return self._attention(self.theta(x), hypergraph)
 
     def forward(self, x: torch.Tensor, hypergraph: Hypergraph) -> torch.Tensor:
-        if x.shape[-1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[-1]} channels on its last axis; expected in_channels="
-                             f"{self.in_channels} ([..., N, C_in])")
-        hypergraph.check_nodes(x)
+        self.check_input(x, hypergraph)
         h = self.theta(x)                                                        # [..., N, C_out]
         att = F.dropout(self._attention(h, hypergraph), self.dropout, self.training)  # [..., M, K]
         weighted = hypergraph.edge_weight.unsqueeze(-1) * att                    # [..., M, K]

@@ -22,12 +22,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .structure import Hypergraph, safe_inverse_power
+from .structure import Hypergraph, HypergraphLayer, safe_inverse_power
 
 __all__ = ["HypergraphConv"]
 
 
-class HypergraphConv(nn.Module):
+class HypergraphConv(HypergraphLayer):
     """``X' = D_v^-1/2 H W D_e^-1 H^T D_v^-1/2 X Theta + b`` on a :class:`Hypergraph`.
 
     Shapes:
@@ -35,10 +35,7 @@ class HypergraphConv(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True):
-        super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}")
-        self.in_channels, self.out_channels = in_channels, out_channels
+        super().__init__(in_channels, out_channels)
         self.theta = nn.Linear(in_channels, out_channels, bias=False)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
@@ -52,10 +49,7 @@ class HypergraphConv(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
 
     def forward(self, x: torch.Tensor, hypergraph: Hypergraph) -> torch.Tensor:
-        if x.shape[-1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[-1]} channels on its last axis; expected in_channels="
-                             f"{self.in_channels} ([..., N, C_in])")
-        hypergraph.check_nodes(x)
+        self.check_input(x, hypergraph)
         # D_v^-1/2 of each member slot's node, then W D_e^-1 of each edge: [M, K] coefficients.
         to_nodes = hypergraph.membership * safe_inverse_power(hypergraph.node_degree(), 0.5)[hypergraph.members]
         edge_scale = hypergraph.edge_weight * safe_inverse_power(hypergraph.edge_degree(), 1.0)   # [M]

@@ -18,12 +18,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .structure import Hypergraph, safe_inverse_power
+from .structure import Hypergraph, HypergraphLayer, safe_inverse_power
 
 __all__ = ["HypergraphSAGE"]
 
 
-class HypergraphSAGE(nn.Module):
+class HypergraphSAGE(HypergraphLayer):
     """``x'_v = Theta [x_v || mean_{e ∋ v} mean_{u ∈ e} x_u] + b``.
 
     Shapes:
@@ -31,10 +31,7 @@ class HypergraphSAGE(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True):
-        super().__init__()
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}")
-        self.in_channels, self.out_channels = in_channels, out_channels
+        super().__init__(in_channels, out_channels)
         self.linear = nn.Linear(2 * in_channels, out_channels, bias=bias)
         self.reset_parameters()
 
@@ -53,8 +50,5 @@ class HypergraphSAGE(nn.Module):
         return node_sum * safe_inverse_power(hypergraph.node_degree(), 1.0).unsqueeze(-1)
 
     def forward(self, x: torch.Tensor, hypergraph: Hypergraph) -> torch.Tensor:
-        if x.shape[-1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[-1]} channels on its last axis; expected in_channels="
-                             f"{self.in_channels} ([..., N, C_in])")
-        hypergraph.check_nodes(x)
+        self.check_input(x, hypergraph)
         return self.linear(torch.cat([x, self.aggregate(x, hypergraph)], dim=-1))  # [..., N, C_out]

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 import torch
+from torch import nn
 
-__all__ = ["Hypergraph", "safe_inverse_power"]
+__all__ = ["Hypergraph", "HypergraphLayer", "safe_inverse_power"]
 
 
 def safe_inverse_power(x: torch.Tensor, power: float) -> torch.Tensor:
@@ -175,6 +176,26 @@ class Hypergraph:
         if x.ndim < 2 or x.shape[-2] != self.num_nodes:
             raise ValueError(f"node features have shape {tuple(x.shape)} but the hypergraph has "
                              f"{self.num_nodes} nodes; expected [..., N={self.num_nodes}, C]")
+
+
+class HypergraphLayer(nn.Module):
+    """Base of the hypergraph convolutions: ``in_channels -> out_channels`` on ``[..., N, C]`` node features.
+
+    Checks the channel counts once and each call's input (:meth:`check_input`) with one message style.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+
+    def check_input(self, x: torch.Tensor, hypergraph: Hypergraph) -> None:
+        """Raise a ValueError unless ``x`` is ``[..., N, C_in]`` on ``hypergraph``'s ``N`` nodes."""
+        if x.shape[-1] != self.in_channels:
+            raise ValueError(f"x has {x.shape[-1]} channels on its last axis; expected in_channels="
+                             f"{self.in_channels} ([..., N, C_in])")
+        hypergraph.check_nodes(x)
 
 
 class _CSRMatmul(torch.autograd.Function):

@@ -19,6 +19,18 @@ __all__ = ["main"]
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
 
 
+class ConsoleHandler(logging.StreamHandler):
+    """Log lines written above the progress bars (``tqdm.write``), not into the line of one."""
+
+    def emit(self, record):
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 - logging must never raise; it reports the failure its own way
+            self.handleError(record)
+
+
 def _cmd_data_prepare(args) -> None:
     from .data import prepare
 
@@ -414,7 +426,8 @@ def _add_study_commands(commands) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        handlers=[ConsoleHandler()])
     logging.getLogger("stlora_plugin").setLevel(logging.INFO)
     try:
         if getattr(args, "verbose", False):

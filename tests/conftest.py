@@ -1,4 +1,10 @@
-"""Shared fixtures: a tiny synthetic BasicTS dataset, the shared raw data, and a BasicTS training helper."""
+"""Shared fixtures (a tiny synthetic BasicTS dataset, the shared raw data, a BasicTS training helper) and the
+one rule of the default suite: **a test that trains through BasicTS is slow.**
+
+Tests that use ``train_basicts`` are marked slow here; any other test that reaches
+``BasicTSLauncher.launch_training`` without the mark fails, naming this rule, so no training can slip into the
+default suite (``pytest -m "not slow"``) and no mark can be forgotten.
+"""
 from __future__ import annotations
 
 import os
@@ -6,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from basicts import BasicTSLauncher
 
 from stlora_plugin.data import generate_synthetic, write_dataset
 from stlora_plugin.runtime import benchmark_config, launch_training, read_test_metrics, read_training_log
@@ -14,6 +21,24 @@ SHARED_DATASETS = Path(os.environ.get("STLORA_SHARED_DATASETS",
                                       Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
 torch.set_num_threads(1)  # tiny test models: one thread is fastest and robust to a busy machine
+
+TRAINING_FIXTURES = ("train_basicts",)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in TRAINING_FIXTURES):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _training_is_slow(request, monkeypatch):
+    """Refuse BasicTS training in a test that is not marked slow (see the module docstring)."""
+    if request.node.get_closest_marker("slow") is None:
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} trains through BasicTS but is not marked slow: use the "
+                                 "train_basicts fixture or @pytest.mark.slow (tests/conftest.py)")
+        monkeypatch.setattr(BasicTSLauncher, "launch_training", staticmethod(refuse))
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ CFG = benchmark_config(STID, STIDConfig(num_layers=1), {dataset!r}, num_epochs=1
 '''
 
 
+@pytest.mark.slow
 def test_train_then_eval_a_config_file(tmp_path, synthetic_dataset, capsys):
     config = tmp_path / "my_cfg.py"
     config.write_text(CONFIG.format(dataset=synthetic_dataset, ckpt=str(tmp_path / "ckpt")))
@@ -135,6 +136,7 @@ def test_data_prepare_writes_under_stlora_datasets(tmp_path, monkeypatch, capsys
     assert folder.stat().st_mode & 0o055 == 0o055  # readable by others, not mode 700
 
 
+@pytest.mark.slow
 def test_predict_writes_forecasts_whose_mae_is_the_runs_test_mae(tmp_path, synthetic_dataset, capsys):
     import json
 

@@ -76,6 +76,14 @@ def _by_run(records):
     return runs
 
 
+def _pairs(records, baseline: str, variant: str):
+    """``(dataset, model, baseline runs by seed, variant runs by seed)`` for each (dataset, model) that has both."""
+    runs = _by_run(records)
+    for (dataset, model, v), by_seed in sorted(runs.items()):
+        if v == variant and (dataset, model, baseline) in runs:
+            yield dataset, model, runs[(dataset, model, baseline)], by_seed
+
+
 def _value(record, section, metric):
     v = record["metrics"][section][metric]
     return 100 * v if metric == "MAPE" else v
@@ -83,12 +91,8 @@ def _value(record, section, metric):
 
 def comparisons(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:
     """One row per (dataset, model, horizon, metric): baseline and variant mean/std, paired difference, p-value."""
-    runs = _by_run(records)
     rows = []
-    for (dataset, model, v), by_seed in sorted(runs.items()):
-        if v != variant or (dataset, model, baseline) not in runs:
-            continue
-        base = runs[(dataset, model, baseline)]
+    for dataset, model, base, by_seed in _pairs(records, baseline, variant):
         seeds = sorted(set(base) & set(by_seed))
         if not seeds:
             continue
@@ -116,13 +120,9 @@ def validation_delta(records: list[dict], dataset: str, model: str, baseline: st
 
 def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:
     """Per (dataset, model): parameters, adapter share, seconds per epoch and the overhead of the variant."""
-    runs = _by_run(records)
     rows = []
-    for (dataset, model, v), by_seed in sorted(runs.items()):
-        if v != variant or (dataset, model, baseline) not in runs:
-            continue
-        base = list(runs[(dataset, model, baseline)].values())
-        var = list(by_seed.values())
+    for dataset, model, base_by_seed, var_by_seed in _pairs(records, baseline, variant):
+        base, var = list(base_by_seed.values()), list(var_by_seed.values())
         b_time, v_time = _mean_epoch_time(base), _mean_epoch_time(var)
         b_epochs, v_epochs = mean_epochs(base), mean_epochs(var)
         params = var[0]["params"]

@@ -69,7 +69,7 @@ BUILTINS = {
     "iTransformer": ("iTransformer", "iTransformerForForecasting", "iTransformerConfig", ATTN),
 }
 
-#: Built-in models not covered, with the reason (BASICTS_NOTES.md).
+#: Built-in models not covered, with the reason (measured on basicts 1.1.0).
 SKIPPED = {
     "SOFTS": "fails in BasicTS 1.1.0 itself",
     "Timer": "works with one variable only; ST-LoRA's node-specific predictors need several nodes",

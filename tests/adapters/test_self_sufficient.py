@@ -23,11 +23,13 @@ def _plain_config(dataset, tmp_path, **overrides):
         ckpt_save_dir=str(tmp_path / "ckpt"), **overrides)
 
 
+@pytest.mark.slow
 def test_without_the_penalty_callback_the_runner_refuses_to_start(synthetic_dataset, tmp_path):
     with pytest.raises(RuntimeError, match="requires callback AuxiliaryLoss"):
         launch_training(_plain_config(synthetic_dataset, tmp_path))
 
 
+@pytest.mark.slow
 def test_a_decaying_optimizer_stops_training_before_the_first_step(synthetic_dataset, tmp_path):
     cfg = _plain_config(synthetic_dataset, tmp_path, callbacks=[AuxiliaryLoss()])  # BasicTS default: Adam, wd 5e-4
     with pytest.raises(RuntimeError, match="NodeGroupAdam"):
@@ -50,7 +52,6 @@ def test_the_required_callbacks_include_the_backbones():
     assert sum(isinstance(cb, AuxiliaryLoss) for cb in callbacks) == 1  # ours meets BasicTS's AddAuxiliaryLoss
 
 
-@pytest.mark.slow
 def test_a_wrapped_duet_trains_through_the_launcher(train_basicts, synthetic_dataset):
     model_cls, config_cls, extra = load("DUET")
     wrapped = st_lora(model_cls, name="DUETSTLoRA")

@@ -11,7 +11,6 @@ from adapters_helpers import BACKBONES, DLinearSTLoRA, PathTracker, STGCNSTLoRA,
 from stlora_plugin import core_spread, parameter_report
 from stlora_plugin.runtime import find_run_dir
 
-pytestmark = pytest.mark.slow
 
 
 def _checkpoint(cfg, kind: str = "best") -> dict:

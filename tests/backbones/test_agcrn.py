@@ -109,7 +109,6 @@ def test_bad_config_is_rejected(kwargs, message):
         AGCRNConfig(**kwargs)
 
 
-@pytest.mark.slow
 def test_trains_through_basicts(synthetic_dataset, train_basicts):
     torch.manual_seed(0)
     config = AGCRNConfig(embed_dim=4, hidden_dim=8, num_layers=1)

@@ -173,7 +173,6 @@ def test_bad_config_is_rejected(kwargs, message):
         D2STGNNConfig(**kwargs)
 
 
-@pytest.mark.slow
 def test_trains_through_basicts(synthetic_dataset, train_basicts):
     torch.manual_seed(0)
     config = D2STGNNConfig(**{**SMALL, "num_layers": 1})

@@ -126,7 +126,6 @@ def test_bad_config_is_rejected(kwargs, message):
         STAEformerConfig(**kwargs)
 
 
-@pytest.mark.slow
 def test_trains_through_basicts(synthetic_dataset, train_basicts):
     torch.manual_seed(0)
     cfg, metrics, log = train_basicts(STAEformer, STAEformerConfig(**SMALL), synthetic_dataset, num_epochs=2)

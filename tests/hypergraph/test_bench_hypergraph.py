@@ -9,7 +9,6 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_hypergraph.
 
 @pytest.fixture(scope="module")
 def bench():
-    pytest.importorskip("sklearn")
     spec = importlib.util.spec_from_file_location("bench_hypergraph", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -7,6 +7,7 @@ from stlora_plugin.leaderboard.ablation import run_ablation
 from stlora_plugin.leaderboard.sweep import Budget
 
 
+@pytest.mark.slow
 def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, monkeypatch):
     root = tmp_path / "datasets"
     shutil.copytree(synthetic_dataset, root / "TINY")

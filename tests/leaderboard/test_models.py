@@ -80,6 +80,7 @@ def test_peak_memory_is_each_runs_own():
     assert big.mb - small.mb > 50  # reset between runs: the second does not inherit the first's peak
 
 
+@pytest.mark.slow
 def test_comparison_end_to_end_through_the_launcher(synthetic_dataset, tmp_path, monkeypatch):
     root = tmp_path / "datasets"
     shutil.copytree(synthetic_dataset, root / "TINY")

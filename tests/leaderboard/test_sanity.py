@@ -7,6 +7,7 @@ from stlora_plugin.leaderboard.sanity import run_sanity
 from stlora_plugin.leaderboard.sweep import Budget
 
 
+@pytest.mark.slow
 def test_sanity_against_historical_inertia(synthetic_dataset, tmp_path, monkeypatch):
     root = tmp_path / "datasets"
     shutil.copytree(synthetic_dataset, root / "TINY")

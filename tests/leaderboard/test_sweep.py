@@ -68,6 +68,7 @@ def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path):
     assert Sweep(tmp_path, Budget()).run([]) == []  # free again once released
 
 
+@pytest.mark.slow
 def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
     out = tmp_path / "results"
     budget = Budget(num_epochs=1, batch_size=64)
@@ -126,6 +127,7 @@ def test_an_arm_can_change_optimizer_options(datasets_env):
     assert "node_lr_scale" not in sweep.config(RunKey("TINY", "STID", 0, "stlora")).optimizer_params
 
 
+@pytest.mark.slow
 def test_sensitivity_trains_the_plain_backbone_once(datasets_env, tmp_path):
     files = run_sensitivity("TINY", "STID", "rank", [1, 2], [0], Budget(num_epochs=1, batch_size=64),
                             tmp_path / "sens", ckpt_root=tmp_path / "ckpt")
@@ -135,6 +137,7 @@ def test_sensitivity_trains_the_plain_backbone_once(datasets_env, tmp_path):
     assert len((tmp_path / "sens" / "runs" / "plain" / "runs.jsonl").read_text().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_patience_stops_a_run_that_stopped_improving_and_tests_its_best_epoch(datasets_env, tmp_path):
     frozen = {"flat": ("plain", {"optimizer_params": {"lr": 0.0}})}  # nothing learns: validation never improves
     sweep = Sweep(tmp_path / "out", Budget(num_epochs=6, batch_size=64, patience=2), ckpt_root=tmp_path / "ckpt",

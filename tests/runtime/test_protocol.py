@@ -29,6 +29,7 @@ def test_each_experiment_gets_its_own_folder(synthetic_dataset):
     assert a.ckpt_save_dir != b.ckpt_save_dir
 
 
+@pytest.mark.slow
 def test_rerun_refuses_to_resume_unless_asked(synthetic_dataset, tmp_path):
     kwargs = dict(ckpt_save_dir=str(tmp_path / "exp"), num_epochs=1)
     BasicTSLauncher.launch_training(benchmark_config(STID, STIDConfig(), synthetic_dataset, **kwargs))
