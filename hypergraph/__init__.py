@@ -11,7 +11,8 @@ from .structure import Hypergraph, HypergraphLayer, safe_inverse_power
 from .inception import KERNEL_SIZES, DilatedInception, GatedDilatedInception
 
 __all__ = [
-    "AdaptiveHypergraph", "DilatedInception", "HYPERGRAPH_CONVS", "GatedDilatedInception", "GraphLearner", "Hypergraph",
-    "HypergraphAttention", "HypergraphConv", "HypergraphLayer", "HypergraphSAGE", "KERNEL_SIZES", "MixProp", "SpatialNetwork",
-    "VARIANTS", "knn_hyperedges", "safe_inverse_power", "static_hypergraph", "transition_matrix",
+    "AdaptiveHypergraph", "DilatedInception", "HYPERGRAPH_CONVS", "GatedDilatedInception", "GraphLearner",
+    "Hypergraph", "HypergraphAttention", "HypergraphConv", "HypergraphLayer", "HypergraphSAGE", "KERNEL_SIZES",
+    "MixProp", "SpatialNetwork", "VARIANTS", "knn_hyperedges", "safe_inverse_power", "static_hypergraph",
+    "transition_matrix",
 ]

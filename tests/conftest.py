@@ -22,12 +22,9 @@ SHARED_DATASETS = Path(os.environ.get("STLORA_SHARED_DATASETS",
 
 torch.set_num_threads(1)  # tiny test models: one thread is fastest and robust to a busy machine
 
-TRAINING_FIXTURES = ("train_basicts",)
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if any(name in getattr(item, "fixturenames", ()) for name in TRAINING_FIXTURES):
+        if "train_basicts" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
 
 
