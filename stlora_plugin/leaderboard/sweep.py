@@ -9,7 +9,7 @@ All arms of one (dataset, model, seed) share data, protocol, seed and budget.
 
 Each finished run appends one JSON record to ``runs.jsonl`` in the output folder, with the settings it was trained
 with (every field of its resolved model config, and its optimizer options); a rerun skips what is there, and a run
-that was interrupted (its folder has no ``test_metrics.json``) is started again from scratch. A recorded run is
+that was interrupted continues from its last finished epoch (:meth:`Sweep.run_one`). A recorded run is
 reused only if the command still resolves to the same settings: after a default changed, or with other
 ``--stlora`` values, the rerun stops with the differences instead of mixing runs of two configurations in one
 table. One sweep at a time may train into an output folder: a second one started on the same folder stops with an
@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from .. import zoo
 from ..adapters.report import count_parameters
-from ..runtime import EarlyStopping, launch_training, read_test_metrics, read_training_log
+from ..runtime import EarlyStopping, last_checkpoint_epoch, launch_training, read_test_metrics, read_training_log
 from ..runtime.launch import EpochProgress
 from ..runtime.memory import PeakMemory
 from .pernode import per_node_mae
@@ -169,12 +169,15 @@ class Sweep:
         if kind != "plain":
             model_overrides.update(self.budget.stlora)
         model_overrides.update(arm_overrides)
-        if kind == "freeze":
+        if kind == "freeze":  # start from the trained plain backbone (only a run on disk may lack it)
             model_overrides["stlora_freeze_backbone"] = True
-            if not resume:  # start from the trained plain backbone
-                plain = RunKey(key.dataset, key.model, key.seed, "plain")
-                overrides["finetune_from"] = str(self.best_checkpoint(plain))
+            try:
+                overrides["finetune_from"] = str(self.best_checkpoint(RunKey(key.dataset, key.model, key.seed,
+                                                                             "plain")))
                 overrides["strict_load"] = False  # the plain checkpoint has no adapter keys
+            except FileNotFoundError:
+                if not resume:
+                    raise
         cfg = zoo.named_experiment(key.model, key.dataset, stlora=kind != "plain", horizon=self.budget.horizon,
                                    model_overrides=model_overrides, **overrides)
         cfg.optimizer_params = {**cfg.optimizer_params, **optimizer_params}
@@ -188,10 +191,19 @@ class Sweep:
         return found[0]
 
     def run_one(self, key: RunKey) -> dict:
+        """Train one run and append its record. A run interrupted after some epochs continues from its last
+        epoch checkpoint: BasicTS restores the model, optimizer, learning-rate schedule and best validation,
+        :class:`EarlyStopping` its count; only the data order after the resume differs from an uninterrupted
+        run. ``resumed_from_epoch`` in the record says where (0: trained in one go)."""
         folder = self.ckpt_root / key.slug
-        if folder.exists():  # an interrupted run: start it again
-            shutil.rmtree(folder)
-        cfg = self.config(key)
+        md5 = self.config(key, resume=True).md5
+        resumed_from = last_checkpoint_epoch(folder / md5)
+        for stale in sorted(folder.iterdir()) if folder.is_dir() else ():  # other settings, or nothing to continue
+            if stale.is_dir() and (stale.name != md5 or not resumed_from):
+                shutil.rmtree(stale)
+        if resumed_from:
+            logger.info("%s: continuing the interrupted run after epoch %d", key.slug, resumed_from)
+        cfg = self.config(key, resume=bool(resumed_from))
         model = cfg.model(cfg.model_config)
         if not self.verbose:
             cfg.callbacks.append(EpochProgress(key.slug))
@@ -207,7 +219,8 @@ class Sweep:
             "metrics": read_test_metrics(run_dir),
             "params": count_parameters(model),
             "sec_per_epoch": sum(epoch_times) / len(epoch_times) if epoch_times else None,
-            "wall_seconds": time.time() - start,
+            "wall_seconds": time.time() - start,  # of this launch (a resumed run: since the resume)
+            "resumed_from_epoch": resumed_from,
             "peak_memory_mb": peak.mb,
             "peak_memory_kind": peak.kind,
             "train_loss": log.get("train/loss", []),

@@ -7,14 +7,14 @@ from .optim import (NodeGroupAdam, NodeGroupAdamW, in_node_group, is_node_specif
                     mark_node_specific, split_node_groups)
 from .paths import dataset_dir, datasets_root, read_meta
 from .protocol import benchmark_config, fill_dataset_fields
-from .results import find_run_dir, format_metrics, read_test_metrics, read_training_log
+from .results import find_run_dir, format_metrics, last_checkpoint_epoch, read_test_metrics, read_training_log
 from .scaler import GlobalZScoreScaler, OwnStatisticsScaler
 
 __all__ = [
     "ADJ_KINDS", "AuxiliaryLoss", "EarlyStopping", "GlobalZScoreScaler", "NodeGroupAdam", "NodeGroupAdamW",
     "OwnStatisticsScaler", "RankZeroEvaluation", "benchmark_config", "chebyshev_basis", "dataset_dir",
     "datasets_root", "fill_dataset_fields", "find_run_dir", "format_metrics", "in_node_group", "is_node_specific",
-    "launch_training", "load_adjacency", "load_config_file", "load_supports", "mark_node_factor",
+    "last_checkpoint_epoch", "launch_training", "load_adjacency", "load_config_file", "load_supports", "mark_node_factor",
     "mark_node_specific", "normalize_adjacency", "read_meta", "read_test_metrics", "read_training_log",
     "split_node_groups",
 ]

@@ -15,10 +15,12 @@ module itself, which needs no collective.
 BasicTS's ``EarlyStopping`` decides on rank 0 alone (validation runs there), so under DDP rank 0 leaves the loop
 while the others wait in their next all-reduce; and with curriculum learning it counts the epochs in which the
 trained horizon still grows (validation, on the whole horizon, may get worse then by design) and stops D2STGNN
-at the start of its curriculum. :class:`EarlyStopping` fixes both.
+at the start of its curriculum; and a resumed run starts counting from zero again. :class:`EarlyStopping` fixes
+all three.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable
 
 import torch
@@ -122,8 +124,23 @@ class EarlyStopping(_BasicTSEarlyStopping):
         self._agreed = False  # shared: every rank leaves the loop
 
     def on_train_start(self, runner, **kwargs):
+        self.counter = self._epochs_since_best(runner)
         runner.logger.info(f"Early stopping after {self.patience} epochs without a better validation "
-                           f"{runner.target_metric}.")
+                           f"{runner.target_metric}" + (f" ({self.counter} already, before the resume)."
+                                                        if self.counter else "."))
+
+    @staticmethod
+    def _epochs_since_best(runner) -> int:
+        """0 for a fresh run; for a resumed one, the epochs it trained after its best-validation checkpoint."""
+        start = getattr(runner, "start_epoch", 0) or 0
+        if not start or runner.training_unit != "epoch":
+            return 0
+        name = f"{runner.model_name}_best_val_{runner.target_metric.replace('/', '_')}.pt"
+        path = Path(runner.ckpt_save_dir) / name
+        if not path.is_file():
+            return 0
+        best = torch.load(path, map_location="cpu", weights_only=False).get("epoch", start)
+        return max(0, start - best)
 
     def _curriculum_running(self, runner) -> bool:
         for cb in getattr(runner.callback_handler, "callbacks", []):

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["find_run_dir", "format_metrics", "read_test_metrics", "read_training_log"]
+__all__ = ["find_run_dir", "format_metrics", "last_checkpoint_epoch", "read_test_metrics", "read_training_log"]
 
 
 def find_run_dir(ckpt_save_dir: str | os.PathLike) -> Path:
@@ -42,23 +42,47 @@ def read_test_metrics(run_dir: str | os.PathLike) -> dict[str, dict[str, float]]
 
 
 _RESULT_LINE = re.compile(r"Result <(train|val)>: \[(.*)\]")
+_EPOCH_LINE = re.compile(r"Epoch (\d+) / \d+")
+_EPOCH_CHECKPOINT = re.compile(r".+_(\d+)\.pt")
 
 
 def read_training_log(run_dir: str | os.PathLike) -> dict[str, list[float]]:
     """Per-epoch series from a run's training log: ``{"train/loss": [...], "train/time": [...], "val/MAE": ...}``.
 
-    Times are seconds per epoch as BasicTS measured them. Reads the newest ``training_log_*.log``.
+    Times are seconds per epoch as BasicTS measured them. A resumed run has one ``training_log_*.log`` per
+    launch: they are read oldest first, and an epoch logged twice (interrupted, then trained again after the
+    resume) counts once, as the later log has it.
     """
     path = Path(run_dir)
     logs = sorted(path.glob("training_log_*.log")) or sorted(find_run_dir(path).glob("training_log_*.log"))
     if not logs:
         raise FileNotFoundError(f"no training_log_*.log in {path}")
+    epochs: dict[int, dict[str, float]] = {}
+    for log in logs:
+        epoch = None
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if (start := _EPOCH_LINE.search(line)) is not None:
+                epoch = int(start.group(1))
+                epochs[epoch] = {}
+            elif epoch is not None and (result := _RESULT_LINE.search(line)) is not None:
+                for item in result.group(2).split(", "):
+                    key, _, value = item.partition(": ")
+                    epochs[epoch][key] = float(value.split()[0])
     series: dict[str, list[float]] = {}
-    for match in _RESULT_LINE.finditer(logs[-1].read_text(encoding="utf-8")):
-        for item in match.group(2).split(", "):
-            key, _, value = item.partition(": ")
-            series.setdefault(key, []).append(float(value.split()[0]))
+    for epoch in sorted(epochs):
+        for key, value in epochs[epoch].items():
+            series.setdefault(key, []).append(value)
     return series
+
+
+def last_checkpoint_epoch(run_dir: str | os.PathLike) -> int:
+    """The last epoch whose checkpoint (``<model>_<epoch>.pt``) an unfinished run left in its ``<md5>`` folder;
+    0 when there is none to continue from (no folder, no epoch checkpoint, or the run finished and was tested)."""
+    path = Path(run_dir)
+    if not path.is_dir() or (path / "test_metrics.json").is_file():
+        return 0
+    return max((int(m.group(1)) for p in path.glob("*.pt") if (m := _EPOCH_CHECKPOINT.fullmatch(p.name))),
+               default=0)
 
 
 def format_metrics(metrics: dict[str, dict[str, float]]) -> str:

@@ -85,7 +85,7 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
     table = (out / "leaderboard.md").read_text()
     assert "Budget: 1 epochs" in table and "Seeds: 0, 1" in table
 
-    # a second sweep finds every run on disk; an interrupted run is trained again from scratch
+    # a second sweep finds every run on disk; a leftover folder without a checkpoint to continue is cleared
     sweep = Sweep(out, budget, ckpt_root=tmp_path / "ckpt")
     keys = plan(["TINY"], ["STID"], [0, 1], ["plain", "stlora", "freeze"])
     assert sweep.done() == set(keys)
@@ -107,6 +107,36 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
         r.pop("settings")
     (out / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in legacy))
     assert len(changed.run(keys)) == 6  # records older than settings: reused, with a warning
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_continues_from_its_last_epoch(datasets_env, tmp_path, monkeypatch):
+    import time
+
+    from basicts.runners import BasicTSRunner
+
+    save = BasicTSRunner._save_model
+
+    def save_then_crash(runner, epoch):  # the machine goes away right after epoch 2 is saved
+        save(runner, epoch)
+        if epoch == 2:
+            raise RuntimeError("interrupted")
+
+    sweep = Sweep(tmp_path / "out", Budget(num_epochs=4, batch_size=64, patience=3), ckpt_root=tmp_path / "ckpt")
+    key = RunKey("TINY", "STID", 0, "plain")
+    monkeypatch.setattr(BasicTSRunner, "_save_model", save_then_crash)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        sweep.run([key])
+    monkeypatch.setattr(BasicTSRunner, "_save_model", save)
+    time.sleep(1.1)  # BasicTS names each launch's log by the second
+    record = sweep.run([key])[0]
+    assert record["resumed_from_epoch"] == 2
+    assert record["epochs_trained"] == len(record["train_loss"]) == len(record["val_mae"]) == 4
+    run_dir = tmp_path / "ckpt" / key.slug
+    logs = sorted(run_dir.glob("*/training_log_*.log"))
+    assert len(logs) == 2 and "Resume training" in logs[1].read_text() and "Epoch 3 / 4" in logs[1].read_text()
+    assert "Epoch 1 / 4" not in logs[1].read_text()  # epochs 1 and 2 were not trained again
+    assert record["metrics"]["overall"]["MAE"] > 0
 
 
 def test_run_settings_leave_out_machine_paths(datasets_env):

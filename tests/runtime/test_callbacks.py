@@ -114,6 +114,28 @@ def test_early_stopping_waits_for_the_curriculum_to_cover_the_horizon():
     assert _stopped_at(EarlyStopping(2), worse, _Runner([curriculum])) == 4
 
 
+def test_early_stopping_keeps_its_count_across_a_resume(tmp_path):
+    """A run resumed after epoch 5 whose best validation was at epoch 3 has already waited two epochs."""
+    import torch
+
+    from stlora_plugin.runtime import EarlyStopping
+
+    def resumed(start_epoch):
+        runner = _Runner()
+        runner.model_name, runner.ckpt_save_dir, runner.start_epoch = "STID", str(tmp_path), start_epoch
+        runner.epoch, runner.best_metrics = start_epoch, {"val/MAE": 2.0}
+        return runner
+
+    torch.save({"epoch": 3, "best_metrics": {"val/MAE": 2.0}}, tmp_path / "STID_best_val_MAE.pt")
+    callback = EarlyStopping(3)
+    callback.on_train_start(resumed(5))
+    assert callback.counter == 2
+    assert _stopped_at(callback, [2.5, 2.5], resumed(5)) == 6  # one more epoch without a better MAE: stop
+    fresh = EarlyStopping(3)
+    fresh.on_train_start(resumed(0))  # the control: a run that starts at epoch 0 waits the full patience
+    assert fresh.counter == 0 and _stopped_at(fresh, [2.5, 2.5, 2.5], resumed(0)) == 3
+
+
 def test_early_stopping_rejects_a_bad_patience():
     from stlora_plugin.runtime import EarlyStopping
 
