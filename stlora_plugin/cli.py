@@ -241,6 +241,14 @@ def _cmd_compare(args) -> None:
     print(f"table, CSV, JSON and plot: {files[0].parent}")
 
 
+def _cmd_summarize(args) -> None:
+    from .leaderboard.summary import write_summary
+
+    out = write_summary(args.folders, args.out, args.variants)
+    print(out.read_text(encoding="utf-8"))
+    print(f"written: {out}")
+
+
 def _cmd_ablate(args) -> None:
     from .leaderboard.ablation import run_ablation
 
@@ -386,6 +394,14 @@ def _add_study_commands(commands) -> None:
     compare.add_argument("--report-only", action="store_true", help="tables and plot of the runs finished so far")
     _study_options(compare)
     compare.set_defaults(func=_cmd_compare)
+
+    summarize = commands.add_parser("summarize", help="one table of the paired MAE difference of every (backbone, "
+                                                      "dataset) pair over many leaderboard or ablation folders")
+    summarize.add_argument("folders", nargs="+", help="leaderboard or ablation output folders, e.g. results/conv*")
+    summarize.add_argument("--variants", type=_csv(str), default=["stlora"],
+                           help="arms paired against plain (default: stlora; e.g. stlora,shared_core,wide_backbone)")
+    summarize.add_argument("--out", required=True, help="the markdown file to write")
+    summarize.set_defaults(func=_cmd_summarize)
 
     ablate = commands.add_parser("ablate", help="ST-LoRA ablations: node-specificity, gate, lambda, K, capacity")
     ablate.add_argument("--datasets", type=_csv(str), required=True)

@@ -19,8 +19,8 @@ from scipy import stats
 
 from ..runtime.protocol import HORIZONS as PROTOCOL_HORIZONS, INPUT_LEN, METRICS, OUTPUT_LEN, SPLIT
 
-__all__ = ["HORIZONS", "METRICS", "comparisons", "efficiency", "horizon_sections", "mean_epochs", "mean_field",
-           "paired_p_value", "render_markdown", "report_header", "sample_std", "validation_delta", "write_tables"]
+__all__ = ["HORIZONS", "METRICS", "command_line", "comparisons", "efficiency", "horizon_sections", "mean_epochs",
+           "mean_field", "paired_p_value", "render_markdown", "report_header", "sample_std", "validation_delta", "write_tables"]
 
 #: (metrics section, column label) of every horizon the protocol reports, then the average over the horizon
 HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("overall", "avg"),)
@@ -36,7 +36,7 @@ def horizon_sections(records: list[dict]) -> tuple[tuple[str, str], ...]:
     return tuple((f"horizon_{h}", f"@{h}") for h in steps) + (("overall", "avg"),)
 
 
-def _command() -> str:
+def command_line() -> str:
     """The command line that makes these runs (``--report-only`` rebuilds the same tables from them)."""
     args = [shlex.quote(a) for a in sys.argv[1:] if a != "--report-only"]
     program = Path(sys.argv[0])
@@ -53,7 +53,7 @@ def report_header(datasets, models, seeds, budget, split: str | None = None) -> 
     epochs = (f"at most {budget.num_epochs} epochs per run, stopped after {patience} epochs without a better "
               "validation MAE (epochs each run trained: epochs_trained in runs.jsonl)" if patience else f"{budget.num_epochs} epochs per run")
     split = split or "/".join(str(round(100 * share)) for share in SPLIT) + " split"
-    return (f"Command: `{_command()}`  \nData: {', '.join(datasets)} ({steps}, {split}, "
+    return (f"Command: `{command_line()}`  \nData: {', '.join(datasets)} ({steps}, {split}, "
             f"masked metrics on the test split)  \nBudget: {epochs}, {batch}, best epoch chosen on "
             f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
             f"ST-LoRA settings: {budget.stlora or 'defaults'}")

@@ -1,0 +1,79 @@
+"""One table over many comparison folders: each (backbone, dataset) pair's paired difference in average test MAE.
+
+A leaderboard or ablation folder holds the runs of a few pairs (``runs.jsonl``, or ``runs/runs.jsonl`` for an
+ablation); a study such as "ST-LoRA at convergence" spans a dozen folders. :func:`summary_rows` reads them all,
+and :func:`render_summary` writes the table a reader checks first: plain and variant MAE, the difference
+``variant − plain`` (mean ± std over the seeds both have), its paired p-value, the budget and epochs actually
+trained, the adapter's parameter share and the time overhead, with the folder each row comes from.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .sweep import Budget, Sweep
+from .tables import command_line, comparisons, efficiency
+
+__all__ = ["read_folder", "render_summary", "summary_rows", "write_summary"]
+
+
+def read_folder(folder: str | os.PathLike) -> list[dict]:
+    """The run records of a leaderboard (``runs.jsonl``) or ablation (``runs/runs.jsonl``) folder."""
+    folder = Path(folder)
+    for records_dir in (folder, folder / "runs"):
+        if (records_dir / "runs.jsonl").is_file():
+            return Sweep(records_dir, Budget()).records()
+    raise FileNotFoundError(f"{folder} holds no runs.jsonl (nor runs/runs.jsonl): not a comparison folder")
+
+
+def _budget(records: list[dict]) -> str:
+    budgets = {(r["budget"]["num_epochs"], r["budget"].get("patience"), r["budget"].get("batch_size"))
+               for r in records}
+    if len(budgets) > 1:
+        return "mixed"
+    epochs, patience, batch = budgets.pop()
+    text = f"≤ {epochs} ep., patience {patience}" if patience else f"{epochs} ep."
+    return text + (f", batch {batch}" if batch else ", recipe batch")
+
+
+def summary_rows(folders, variants=("stlora",), baseline: str = "plain") -> list[dict]:
+    """One row per (folder, dataset, model, variant) with both arms on at least one common seed."""
+    rows = []
+    for folder in folders:
+        records = read_folder(folder)
+        for variant in variants:
+            costs = {(e["dataset"], e["model"]): e for e in efficiency(records, baseline, variant)}
+            for row in comparisons(records, baseline, variant):
+                if row["horizon"] != "avg" or row["metric"] != "MAE":
+                    continue
+                pair = [r for r in records if (r["dataset"], r["model"]) == (row["dataset"], row["model"])
+                        and r["variant"] in (baseline, variant)]
+                rows.append({**row, **costs[(row["dataset"], row["model"])], "folder": str(folder),
+                             "budget": _budget(pair)})
+    return rows
+
+
+def render_summary(rows: list[dict]) -> str:
+    """A markdown table of :func:`summary_rows`, headed by the command that wrote it."""
+    lines = [f"Command: `{command_line()}`  ",
+             "Δ = variant − plain in average test MAE (12 steps), mean ± std over the seeds both arms have; p: paired "
+             "t-test over those seeds; epochs: trained on average (plain / variant); time: seconds per epoch of the "
+             "variant against plain.", "",
+             "| model | data | variant | seeds | budget | plain MAE | variant MAE | Δ ± std | p | epochs | adapter % "
+             "| time | folder |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        p = "–" if r["p_value"] != r["p_value"] else f"{r['p_value']:.3f}"
+        lines.append(f"| {r['model']} | {r['dataset']} | {r['variant']} | {r['seeds']} | {r['budget']} | "
+                     f"{r['base_mean']:.3f} | {r['variant_mean']:.3f} | {r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | "
+                     f"{p} | {r['base_epochs']:.1f} / {r['epochs']:.1f} | {r['adapter_percent']:.2f} | "
+                     f"{r['time_overhead_percent']:+.0f}% | `{r['folder']}` |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(folders, out: str | os.PathLike, variants=("stlora",)) -> Path:
+    """Write :func:`render_summary` of ``folders`` to ``out`` (a ``.md`` file); returns its path."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_summary(summary_rows(folders, variants)), encoding="utf-8")
+    return out

@@ -1,0 +1,62 @@
+"""The summary over comparison folders: each pair's row matches its own folder's tables."""
+import json
+
+import pytest
+from scipy import stats
+
+from stlora_plugin.cli import main
+from stlora_plugin.leaderboard.summary import read_folder, render_summary, summary_rows
+
+
+def _record(model, variant, seed, mae, *, epochs=10, patience=5, adapter=0, val=None):
+    metrics = {s: {"MAE": mae, "RMSE": 2 * mae, "MAPE": mae / 100} for s in
+               ("overall", "horizon_3", "horizon_6", "horizon_12")}
+    return {"dataset": "D", "model": model, "variant": variant, "seed": seed, "metrics": metrics,
+            "budget": {"num_epochs": 100, "patience": patience, "batch_size": None},
+            "params": {"total": 1000 + adapter, "trainable": 1000 + adapter, "adapter": adapter},
+            "sec_per_epoch": 2.0 if variant == "plain" else 3.0, "epochs_trained": epochs,
+            "val_mae": val or [mae + 1, mae]}
+
+
+def _write(path, records):
+    path.mkdir(parents=True)
+    (path / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+@pytest.fixture
+def folders(tmp_path):
+    board = tmp_path / "board"
+    _write(board, [_record("LSTM", "plain", s, m, epochs=20) for s, m in enumerate([10.0, 11.0, 12.0])]
+           + [_record("LSTM", "stlora", s, m, epochs=30, adapter=100) for s, m in enumerate([9.0, 10.5, 11.0])])
+    ablation = tmp_path / "ablation"  # an ablation keeps its records one folder down
+    _write(ablation / "runs", [_record("STID", v, s, 5.0 + s + (0.5 if v == "shared_core" else 0))
+                               for v in ("plain", "shared_core") for s in (0, 1)])
+    return board, ablation
+
+
+def test_one_row_per_pair_with_paired_statistics(folders):
+    board, ablation = folders
+    (lstm,) = summary_rows([board])
+    assert lstm["diff_mean"] == pytest.approx(-2.5 / 3) and lstm["seeds"] == 3
+    assert lstm["p_value"] == pytest.approx(stats.ttest_rel([9.0, 10.5, 11.0], [10.0, 11.0, 12.0]).pvalue)
+    assert (lstm["base_epochs"], lstm["epochs"]) == (20, 30) and lstm["adapter_percent"] == pytest.approx(10.0)
+    assert lstm["time_overhead_percent"] == pytest.approx(50.0) and lstm["budget"] == "≤ 100 ep., patience 5, recipe batch"
+    assert summary_rows([ablation]) == []  # no stlora arm there: nothing to pair
+    (shared,) = summary_rows([ablation], variants=["shared_core"])
+    assert shared["diff_mean"] == pytest.approx(0.5) and shared["diff_std"] == 0 and shared["model"] == "STID"
+    table = render_summary(summary_rows([board, ablation], variants=["stlora", "shared_core"]))
+    assert "| LSTM | D | stlora | 3 |" in table and "| STID | D | shared_core | 2 |" in table
+    assert "-0.833 ± 0.289" in table and f"`{board}`" in table
+
+
+def test_a_folder_without_runs_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="holds no runs.jsonl"):
+        read_folder(tmp_path)
+
+
+def test_summarize_command_writes_the_table(folders, tmp_path, capsys):
+    board, _ = folders
+    main(["summarize", str(board), "--out", str(tmp_path / "sum.md")])
+    text = (tmp_path / "sum.md").read_text()
+    assert text.startswith("Command: `") and "| LSTM | D | stlora |" in text
+    assert "written:" in capsys.readouterr().out
