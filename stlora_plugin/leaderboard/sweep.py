@@ -285,8 +285,9 @@ def _key(record: dict) -> RunKey:
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:
-    """All run keys; ``plain`` comes first for each (dataset, model, seed): freeze-mode arms build on it."""
+    """All run keys, arm by arm over the seeds, ``plain`` first: freeze-mode arms build on the plain run of their
+    seed, and a long comparison stopped part way has its first arms trained for every seed (a paired table)."""
     for name in models:
         zoo.model_class(name)  # clear error for unknown names
     order = sorted(dict.fromkeys(variants), key=lambda v: v != "plain")
-    return [RunKey(d, m, s, v) for d in datasets for m in models for s in seeds for v in order]
+    return [RunKey(d, m, s, v) for d in datasets for m in models for v in order for s in seeds]

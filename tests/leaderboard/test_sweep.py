@@ -18,9 +18,9 @@ def datasets_env(synthetic_dataset, monkeypatch, tmp_path):
     return root
 
 
-def test_plan_orders_plain_before_freeze():
+def test_plan_trains_plain_first_and_each_arm_over_all_seeds():
     keys = plan(["D"], ["STID"], [0, 1], ["freeze", "plain"])
-    assert [k.variant for k in keys] == ["plain", "freeze", "plain", "freeze"]
+    assert [(k.variant, k.seed) for k in keys] == [("plain", 0), ("plain", 1), ("freeze", 0), ("freeze", 1)]
     with pytest.raises(ValueError, match="this sweep has plain, stlora, freeze"):
         Sweep("x", Budget()).config(RunKey("D", "STID", 0, "lora"))
     with pytest.raises(ValueError, match="unknown kinds"):
