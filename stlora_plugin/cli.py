@@ -228,7 +228,7 @@ def _cmd_leaderboard(args) -> None:
 
     variants = ("plain", "stlora", "freeze") if args.freeze else ("plain", "stlora")
     files = run_leaderboard(args.datasets, args.models, args.seeds, _budget(args), args.out, variants,
-                            train=not args.report_only)
+                            train=not args.report_only, reuse=args.reuse)
     _print_summary(files[0])
 
 
@@ -252,7 +252,8 @@ def _cmd_summarize(args) -> None:
 def _cmd_ablate(args) -> None:
     from .leaderboard.ablation import run_ablation
 
-    files = run_ablation(args.datasets, args.models, args.seeds, _budget(args), args.out, args.arms)
+    files = run_ablation(args.datasets, args.models, args.seeds, _budget(args), args.out, args.arms,
+                         reuse=args.reuse)
     print(files[0].read_text(encoding="utf-8"))
 
 
@@ -372,12 +373,19 @@ def _study_options(p) -> None:
                    help="show BasicTS's output of every run (default: in each run's console.log)")
 
 
+def _reuse_option(p) -> None:
+    p.add_argument("--reuse", type=_csv(str), default=[], metavar="FOLDERS",
+                   help="comparison folders whose runs with the same settings, budget and seed are copied instead "
+                        "of trained again (e.g. a leaderboard's plain and ST-LoRA runs for an ablation)")
+
+
 def _add_study_commands(commands) -> None:
     board = commands.add_parser("leaderboard", help="backbone vs backbone + ST-LoRA: tables and plots")
     board.add_argument("--datasets", type=_csv(str), required=True, help="prepared dataset names, comma-separated")
     board.add_argument("--models", type=_csv(str), required=True, help="e.g. STID,STGCN,GWNet")
     board.add_argument("--freeze", action="store_true", help="also train adapters on the frozen trained backbone")
     board.add_argument("--report-only", action="store_true", help="tables and plots of the runs finished so far")
+    _reuse_option(board)
     _study_options(board)
     board.set_defaults(func=_cmd_leaderboard)
 
@@ -407,6 +415,7 @@ def _add_study_commands(commands) -> None:
     ablate.add_argument("--datasets", type=_csv(str), required=True)
     ablate.add_argument("--models", type=_csv(str), required=True)
     ablate.add_argument("--arms", type=_csv(str), help="subset of arms (default: all; see leaderboard/ablation.py)")
+    _reuse_option(ablate)
     _study_options(ablate)
     ablate.set_defaults(func=_cmd_ablate)
 

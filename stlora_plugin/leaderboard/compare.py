@@ -38,12 +38,14 @@ SENSITIVITY_KNOBS = {
 
 def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
                     out_dir: str | os.PathLike, variants: tuple[str, ...] = ("plain", "stlora"),
-                    ckpt_root: str | os.PathLike | None = None, train: bool = True) -> list[Path]:
+                    ckpt_root: str | os.PathLike | None = None, train: bool = True,
+                    reuse: tuple[str | os.PathLike, ...] = ()) -> list[Path]:
     """Train (or reuse) every run, then write tables and plots into ``out_dir``; returns the files written.
 
     With ``train=False`` nothing is trained: the tables cover the runs already recorded (an unfinished sweep).
+    ``reuse``: other comparison folders whose identical runs are copied instead of trained (:meth:`Sweep.copy_runs`).
     """
-    sweep = Sweep(out_dir, budget, ckpt_root=ckpt_root)
+    sweep = Sweep(out_dir, budget, ckpt_root=ckpt_root, reuse=reuse)
     records = sweep.run(plan(datasets, models, seeds, list(variants))) if train else sweep.records()
     records = [r for r in records if r["dataset"] in datasets and r["model"] in models and r["seed"] in seeds]
     if not records:

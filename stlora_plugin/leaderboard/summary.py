@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .sweep import Budget, Sweep
+from .sweep import Budget, Sweep, records_folder
 from .tables import command_line, comparisons, efficiency
 
 __all__ = ["read_folder", "render_summary", "summary_rows", "write_summary"]
@@ -19,11 +19,7 @@ __all__ = ["read_folder", "render_summary", "summary_rows", "write_summary"]
 
 def read_folder(folder: str | os.PathLike) -> list[dict]:
     """The run records of a leaderboard (``runs.jsonl``) or ablation (``runs/runs.jsonl``) folder."""
-    folder = Path(folder)
-    for records_dir in (folder, folder / "runs"):
-        if (records_dir / "runs.jsonl").is_file():
-            return Sweep(records_dir, Budget()).records()
-    raise FileNotFoundError(f"{folder} holds no runs.jsonl (nor runs/runs.jsonl): not a comparison folder")
+    return Sweep(records_folder(folder), Budget()).records()
 
 
 def _budget(records: list[dict]) -> str:

@@ -31,6 +31,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from ..runtime.launch import EpochProgress
 from ..runtime.memory import PeakMemory
 from .pernode import per_node_mae
 
-__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "run_settings"]
+__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "records_folder", "run_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,10 @@ class Sweep:
     verbose = False
 
     def __init__(self, out_dir: str | os.PathLike, budget: Budget, *,
-                 ckpt_root: str | os.PathLike | None = None, arms: dict | None = None):
+                 ckpt_root: str | os.PathLike | None = None, arms: dict | None = None,
+                 reuse: Sequence[str | os.PathLike] = ()):
         self.out_dir = Path(out_dir)
+        self.reuse = [Path(folder) for folder in reuse]
         self.budget = budget
         self.arms = {**ARMS, **(arms or {})}
         unknown = {name: kind for name, (kind, _) in self.arms.items() if kind not in KINDS}
@@ -229,12 +232,15 @@ class Sweep:
             "per_node_mae": per_node_mae(cfg, run_dir).round(5).tolist(),
             "run_dir": str(run_dir),
         }
+        self._append(record)
+        return record
+
+    def _append(self, record: dict) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.records_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
             f.flush()
             os.fsync(f.fileno())
-        return record
 
     def run(self, keys: list[RunKey]) -> list[dict]:
         """Train every key not yet recorded, with a progress bar and an estimate of the time left."""
@@ -246,6 +252,8 @@ class Sweep:
                 raise FileExistsError(f"another sweep is training into {self.out_dir}; wait for it to finish (its "
                                       f"finished runs are then reused) or choose another --out") from None
             self._check_settings(keys)
+            for folder in self.reuse:
+                self.copy_runs(folder, keys)
             todo = [k for k in keys if k not in self.done()]
             logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
             with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
@@ -253,6 +261,32 @@ class Sweep:
                     bar.set_postfix_str(key.slug)
                     self.run_one(key)
         return self.records()
+
+    def copy_runs(self, folder: str | os.PathLike, keys: list[RunKey]) -> list[RunKey]:
+        """Copy, from another comparison folder, the finished runs among ``keys`` not recorded here that were
+        trained with this sweep's budget and the settings this sweep resolves to (record and checkpoints), instead
+        of training them again; each copied record says ``reused_from``. Under one seed BasicTS trains the same
+        run again bit for bit on the CPU, so a copy is the run this sweep would train (an ablation's plain and
+        ST-LoRA arms are a leaderboard's). Runs with other settings or budget are left to train here."""
+        source = Sweep(records_folder(folder), self.budget)
+        wanted, done, copied = set(keys), self.done(), []
+        for r in source.records():
+            key = _key(r)
+            if key not in wanted or key in done or r["budget"] != asdict(self.budget) \
+                    or r.get("settings") != run_settings(self.config(key, resume=True)):
+                continue
+            origin, target = source.ckpt_root / key.slug, self.ckpt_root / key.slug
+            if not (origin / Path(r["run_dir"]).name).is_dir():
+                logger.warning("%s: not copied from %s, its checkpoints are gone", key.slug, folder)
+                continue
+            if target.exists():  # an unfinished run of this sweep
+                shutil.rmtree(target)
+            shutil.copytree(origin, target)
+            self._append({**r, "run_dir": str(target / Path(r["run_dir"]).name), "reused_from": str(folder)})
+            copied.append(key)
+            done.add(key)
+        logger.info("%d runs copied from %s", len(copied), folder)
+        return copied
 
     def _check_settings(self, keys: list[RunKey]) -> None:
         """Refuse to reuse recorded runs whose settings differ from what ``keys`` resolve to now."""
@@ -278,6 +312,16 @@ class Sweep:
                              f"settings than this command resolves to now (recorded -> now):\n" + "\n".join(stale)
                              + "\nChoose another --out for the new settings, or pass the recorded ST-LoRA values "
                              "(--stlora KEY=VALUE).")
+
+
+def records_folder(folder: str | os.PathLike) -> Path:
+    """Where a comparison folder keeps ``runs.jsonl``: the folder itself (leaderboard, compare) or its ``runs/``
+    (ablation)."""
+    folder = Path(folder)
+    for candidate in (folder, folder / "runs"):
+        if (candidate / "runs.jsonl").is_file():
+            return candidate
+    raise FileNotFoundError(f"{folder} holds no runs.jsonl (nor runs/runs.jsonl): not a comparison folder")
 
 
 def _key(record: dict) -> RunKey:

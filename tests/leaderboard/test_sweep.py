@@ -1,7 +1,9 @@
 """A small comparison end to end through BasicTSLauncher: resumable runs, tables, plots, sensitivity."""
+import dataclasses
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -137,6 +139,38 @@ def test_an_interrupted_run_continues_from_its_last_epoch(datasets_env, tmp_path
     assert len(logs) == 2 and "Resume training" in logs[1].read_text() and "Epoch 3 / 4" in logs[1].read_text()
     assert "Epoch 1 / 4" not in logs[1].read_text()  # epochs 1 and 2 were not trained again
     assert record["metrics"]["overall"]["MAE"] > 0
+
+
+def _fake_finished_run(sweep: Sweep, key: RunKey, **changes) -> None:
+    """A recorded run with its checkpoint folder, as ``Sweep.run_one`` leaves it (no training)."""
+    run_dir = sweep.ckpt_root / key.slug / "0123abcd"
+    run_dir.mkdir(parents=True)
+    (run_dir / f"{key.model}_best_val_MAE.pt").write_bytes(b"weights")
+    record = {**key.__dict__, "budget": dataclasses.asdict(sweep.budget), "metrics": {"overall": {"MAE": 1.0}},
+              "val_mae": [1.0], "settings": run_settings(sweep.config(key, resume=True)), "run_dir": str(run_dir)}
+    sweep.records_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(sweep.records_path, "a") as f:
+        f.write(json.dumps({**record, **changes}) + "\n")
+
+
+def test_identical_runs_of_another_folder_are_copied_instead_of_trained(datasets_env, tmp_path):
+    board = Sweep(tmp_path / "board", Budget(num_epochs=3))
+    same = plan(["TINY"], ["STID"], [0], ["plain", "stlora"])
+    other_settings = RunKey("TINY", "STID", 1, "plain")
+    for key in same:
+        _fake_finished_run(board, key)
+    _fake_finished_run(board, other_settings, settings={"stlora_rank": 99})
+    ablation = Sweep(tmp_path / "ablation" / "runs", Budget(num_epochs=3))
+    assert ablation.copy_runs(tmp_path / "board", [*same, other_settings]) == same
+    for record in ablation.records():
+        assert record["reused_from"] == str(tmp_path / "board")
+        assert (Path(record["run_dir"]) / "STID_best_val_MAE.pt").read_bytes() == b"weights"
+        assert Path(record["run_dir"]).is_relative_to(ablation.ckpt_root)
+    assert ablation.copy_runs(tmp_path / "board", same) == []  # recorded here now
+    longer = Sweep(tmp_path / "longer", Budget(num_epochs=4))
+    assert longer.copy_runs(tmp_path / "board", same) == []  # another budget is another run
+    with pytest.raises(FileNotFoundError, match="not a comparison folder"):
+        longer.copy_runs(tmp_path / "nothing", same)
 
 
 def test_run_settings_leave_out_machine_paths(datasets_env):
