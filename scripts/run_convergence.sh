@@ -3,6 +3,9 @@
 # published recipes, at most EPOCHS epochs and early stopping after PATIENCE, seeds SEEDS, PARALLEL comparisons at
 # once (one GPU holds several of these small models). Each (dataset, model) writes results/convergence_<data>_<model>/
 # (resumable: rerun the script to continue; finished runs are reused), its console goes to checkpoints/logs/.
+# Then the controls (shared core, capacity-matched wider backbone) for CONTROL_MODELS on CONTROL_DATASETS into
+# results/convergence_controls_<data>_<model>/; a comparison and its controls copy each other's identical plain and
+# ST-LoRA runs (--reuse) instead of training them twice.
 #
 #   GPUS=0 PARALLEL=6 bash scripts/run_convergence.sh          # on a GPU machine (after a CUDA setup: README)
 #   PARALLEL=1 MODELS="STID LSTM" bash scripts/run_convergence.sh   # on the CPU
@@ -16,6 +19,8 @@ PARALLEL=${PARALLEL:-4}
 OUT=${OUT:-results}
 MODELS=${MODELS:-STID LSTM STGCN GWNet AGCRN D2STGNN STAEformer}
 DATASETS=${DATASETS:-LOS-LOOP NYC-Bike-inflow NYC-Taxi-inflow-until2020-01-01}
+CONTROL_MODELS=${CONTROL_MODELS:-STID LSTM STGCN}
+CONTROL_DATASETS=${CONTROL_DATASETS:-$DATASETS}
 GPU_OPTION=${GPUS:+--gpus $GPUS}
 
 slug() {  # the results folder name of a dataset, as the committed ones are named
@@ -27,14 +32,24 @@ slug() {  # the results folder name of a dataset, as the committed ones are name
   esac
 }
 
-run_one() {  # one (dataset, model) comparison, its console in checkpoints/logs/
-  local name="convergence_$(slug "$1")_$(echo "$2" | tr 'A-Z' 'a-z')"
-  # shellcheck disable=SC2086  # GPU_OPTION is empty or two words
-  if .venv/bin/stlora leaderboard --datasets "$1" --models "$2" --seeds "$SEEDS" --epochs "$EPOCHS" \
-      --patience "$PATIENCE" $GPU_OPTION --out "$OUT/$name" > "checkpoints/logs/$name.log" 2>&1; then
-    echo "done: $OUT/$name"
+reuse_of() {  # --reuse FOLDER when that comparison folder has runs to copy
+  if [[ -f "$1/runs.jsonl" || -f "$1/runs/runs.jsonl" ]]; then echo "--reuse $1"; fi
+}
+
+run_one() {  # one (dataset, model) comparison (study: leaderboard or ablate), its console in checkpoints/logs/
+  local study=$1 data_model="$(slug "$2")_$(echo "$3" | tr 'A-Z' 'a-z')" name
+  local board="$OUT/convergence_$data_model" controls="$OUT/convergence_controls_$data_model" options
+  if [[ $study == leaderboard ]]; then
+    name=$board options=$(reuse_of "$controls")
   else
-    echo "failed: $OUT/$name (see checkpoints/logs/$name.log)"
+    name=$controls options="--arms stlora,shared_core,wide_backbone $(reuse_of "$board")"
+  fi
+  # shellcheck disable=SC2086  # GPU_OPTION and options are words
+  if .venv/bin/stlora "$study" --datasets "$2" --models "$3" --seeds "$SEEDS" --epochs "$EPOCHS" \
+      --patience "$PATIENCE" $GPU_OPTION $options --out "$name" > "checkpoints/logs/${name##*/}.log" 2>&1; then
+    echo "done: $name"
+  else
+    echo "failed: $name (see checkpoints/logs/${name##*/}.log)"
   fi
 }
 
@@ -42,7 +57,14 @@ mkdir -p checkpoints/logs
 for dataset in $DATASETS; do
   for model in $MODELS; do
     while (( $(jobs -rp | wc -l) >= PARALLEL )); do wait -n; done
-    run_one "$dataset" "$model" &
+    run_one leaderboard "$dataset" "$model" &
+  done
+done
+wait
+for dataset in $CONTROL_DATASETS; do
+  for model in $CONTROL_MODELS; do
+    while (( $(jobs -rp | wc -l) >= PARALLEL )); do wait -n; done
+    run_one ablate "$dataset" "$model" &
   done
 done
 wait
