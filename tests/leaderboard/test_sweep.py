@@ -146,8 +146,9 @@ def _fake_finished_run(sweep: Sweep, key: RunKey, **changes) -> None:
     run_dir = sweep.ckpt_root / key.slug / "0123abcd"
     run_dir.mkdir(parents=True)
     (run_dir / f"{key.model}_best_val_MAE.pt").write_bytes(b"weights")
-    record = {**key.__dict__, "budget": dataclasses.asdict(sweep.budget), "metrics": {"overall": {"MAE": 1.0}},
-              "val_mae": [1.0], "settings": run_settings(sweep.config(key, resume=True)), "run_dir": str(run_dir)}
+    record = {**dataclasses.asdict(key), "budget": dataclasses.asdict(sweep.budget), "val_mae": [1.0],
+              "metrics": {"overall": {"MAE": 1.0}}, "settings": run_settings(sweep.config(key, resume=True)),
+              "run_dir": str(run_dir)}
     sweep.records_path.parent.mkdir(parents=True, exist_ok=True)
     with open(sweep.records_path, "a") as f:
         f.write(json.dumps({**record, **changes}) + "\n")
