@@ -12,8 +12,9 @@ with (every field of its resolved model config, and its optimizer options); a re
 that was interrupted continues from its last finished epoch (:meth:`Sweep.run_one`). A recorded run is
 reused only if the command still resolves to the same settings: after a default changed, or with other
 ``--stlora`` values, the rerun stops with the differences instead of mixing runs of two configurations in one
-table. One sweep at a time may train into an output folder: a second one started on the same folder stops with an
-error instead of training the same runs twice.
+table. Several sweeps may train into one output folder at once (the same command started once per core or GPU):
+each run is claimed by the sweep that trains it (a lock file per run, released when its process ends, however it
+ends), the others go on to the next unclaimed run, and a freeze-mode run waits for its plain run to finish.
 
 Checkpoints go to a folder derived from the output folder (:func:`checkpoint_root`: ``checkpoints/<parent>_<name>-<hash
 of its absolute path>``), so comparisons into different output folders never share, delete or fine-tune each
@@ -32,6 +33,7 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -236,30 +238,57 @@ class Sweep:
         return record
 
     def _append(self, record: dict) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.records_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        with self._locked(self.out_dir / "runs.lock"):  # one writer at a time, whatever else trains here
+            with open(self.records_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+    @staticmethod
+    @contextmanager
+    def _locked(path: Path, wait: bool = True):
+        """Hold an exclusive lock on ``path`` (created if needed) for the ``with`` block; yields False, holding
+        nothing, when ``wait`` is off and another process holds it. The system releases it if the process dies."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def claim(self, key: RunKey, wait: bool = False):
+        """The lock that one sweep holds while it trains (or copies) ``key``: ``with sweep.claim(key) as mine``,
+        where ``mine`` is False if another sweep is training that run now (``wait=True``: until it has finished)."""
+        return self._locked(self.ckpt_root / ".claims" / (key.slug.replace("/", "__") + ".lock"), wait)
 
     def run(self, keys: list[RunKey]) -> list[dict]:
-        """Train every key not yet recorded, with a progress bar and an estimate of the time left."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.out_dir / "runs.lock", "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise FileExistsError(f"another sweep is training into {self.out_dir}; wait for it to finish (its "
-                                      f"finished runs are then reused) or choose another --out") from None
-            self._check_settings(keys)
-            for folder in self.reuse:
-                self.copy_runs(folder, keys)
-            todo = [k for k in keys if k not in self.done()]
-            logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
-            with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
-                for key in bar:
-                    bar.set_postfix_str(key.slug)
-                    self.run_one(key)
+        """Train every key not yet recorded, with a progress bar and an estimate of the time left; runs another
+        sweep is training into the same folder are left to it."""
+        self._check_settings(keys)
+        for folder in self.reuse:
+            self.copy_runs(folder, keys)
+        todo = [k for k in keys if k not in self.done()]
+        logger.info("%d of %d runs to train (%d found on disk)", len(todo), len(keys), len(keys) - len(todo))
+        elsewhere = []
+        with tqdm(todo, desc="runs", unit="run", dynamic_ncols=True) as bar:
+            for key in bar:
+                if self.arms[key.variant][0] == "freeze":  # its plain run may be training in another sweep
+                    with self.claim(dataclasses.replace(key, variant="plain"), wait=True):
+                        pass
+                with self.claim(key) as mine:
+                    if not mine:
+                        elsewhere.append(key.slug)
+                    elif key not in self.done():  # else finished by another sweep since the list was made
+                        bar.set_postfix_str(key.slug)
+                        self.run_one(key)
+        if elsewhere:
+            logger.warning("%d runs are being trained by another sweep into %s (%s); its tables will have them",
+                           len(elsewhere), self.out_dir, ", ".join(elsewhere))
         return self.records()
 
     def copy_runs(self, folder: str | os.PathLike, keys: list[RunKey]) -> list[RunKey]:
@@ -279,10 +308,13 @@ class Sweep:
             if not (origin / Path(r["run_dir"]).name).is_dir():
                 logger.warning("%s: not copied from %s, its checkpoints are gone", key.slug, folder)
                 continue
-            if target.exists():  # an unfinished run of this sweep
-                shutil.rmtree(target)
-            shutil.copytree(origin, target)
-            self._append({**r, "run_dir": str(target / Path(r["run_dir"]).name), "reused_from": str(folder)})
+            with self.claim(key) as mine:
+                if not mine or key in self.done():  # another sweep is training it here, or has just copied it
+                    continue
+                if target.exists():  # an unfinished run of this sweep
+                    shutil.rmtree(target)
+                shutil.copytree(origin, target)
+                self._append({**r, "run_dir": str(target / Path(r["run_dir"]).name), "reused_from": str(folder)})
             copied.append(key)
             done.add(key)
         logger.info("%d runs copied from %s", len(copied), folder)

@@ -59,15 +59,62 @@ def test_a_broken_or_foreign_record_names_the_file_and_line(tmp_path, bad, match
         Sweep(tmp_path, Budget()).records()
 
 
-def test_a_second_sweep_on_the_same_folder_is_refused(tmp_path):
+def _fake_training(sweep, monkeypatch, trained, when=None):
+    """run_one replaced by a record of what was trained, and when (the claims are what is tested, not BasicTS)."""
+    import time
+
+    def run_one(key):
+        trained.append(key)
+        if when is not None:
+            when.append(time.monotonic())
+        sweep._append({**dataclasses.asdict(key), "metrics": {}, "val_mae": []})
+    monkeypatch.setattr(sweep, "run_one", run_one)
+
+
+def test_sweeps_sharing_a_folder_split_its_runs(tmp_path, monkeypatch, caplog):
     import fcntl
 
-    tmp_path.mkdir(exist_ok=True)
-    with open(tmp_path / "runs.lock", "w") as held:  # a sweep in another process holds the folder
-        fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(FileExistsError, match="another sweep is training into"):
-            Sweep(tmp_path, Budget()).run([RunKey("D", "STID", 0, "plain")])
-    assert Sweep(tmp_path, Budget()).run([]) == []  # free again once released
+    sweep, trained = Sweep(tmp_path / "out", Budget(), ckpt_root=tmp_path / "ckpt"), []
+    _fake_training(sweep, monkeypatch, trained)
+    first, second = RunKey("D", "STID", 0, "plain"), RunKey("D", "STID", 1, "plain")
+    with sweep.claim(first) as mine:
+        assert mine
+        lock = tmp_path / "ckpt" / ".claims" / "D__STID__plain__seed0.lock"
+        with open(lock) as other:  # the claim is an exclusive lock another process cannot take
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        sweep.run([first, second])  # another sweep holds the first run: this one trains the second only
+    assert trained == [second]
+    assert "1 runs are being trained by another sweep" in caplog.text and first.slug in caplog.text
+    sweep.run([first, second])  # released (or its process ended): the first run is free to train
+    assert trained == [second, first] and sweep.done() == {first, second}
+    sweep.run([first, second])  # nothing trained twice
+    assert len(trained) == 2 and len(sweep.records()) == 2
+
+
+def test_a_freeze_run_waits_for_its_plain_run_in_another_sweep(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    sweep, trained, when = Sweep(tmp_path / "out", Budget(), ckpt_root=tmp_path / "ckpt"), [], []
+    _fake_training(sweep, monkeypatch, trained, when)
+    plain, freeze = RunKey("D", "STID", 0, "plain"), RunKey("D", "STID", 0, "freeze")
+    claimed, finished = threading.Event(), []
+
+    def other_sweep():  # trains the plain run, then records it
+        with sweep.claim(plain):
+            claimed.set()
+            time.sleep(0.3)
+            finished.append(time.monotonic())
+            sweep._append({**dataclasses.asdict(plain), "metrics": {}, "val_mae": []})
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    claimed.wait()
+    sweep.run([plain, freeze])
+    thread.join()
+    assert trained == [freeze]  # the plain run was left to the other sweep
+    assert when[0] >= finished[0]  # and the freeze run started once it had finished
 
 
 @pytest.mark.slow
