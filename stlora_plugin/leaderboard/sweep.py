@@ -269,6 +269,7 @@ class Sweep:
     def run(self, keys: list[RunKey]) -> list[dict]:
         """Train every key not yet recorded, with a progress bar and an estimate of the time left; runs another
         sweep is training into the same folder are left to it."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         self._check_settings(keys)
         for folder in self.reuse:
             self.copy_runs(folder, keys)
