@@ -163,7 +163,8 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics,
                                                        "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")
-    return [md, out_dir / "ablation.json", _plot(rows, arms, out_dir / "ablation.png")]
+    plot = _plot(rows, arms, out_dir / "ablation.png")
+    return [md, out_dir / "ablation.json", *([plot] if plot else [])]
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
@@ -209,9 +210,12 @@ def _distinct_nodes(sweep: Sweep, records: list[dict], dataset: str, model: str,
     return out
 
 
-def _plot(rows: list[dict], arms: list[str], path: Path) -> Path:
-    """Δ MAE of each arm against the plain backbone, one panel per (dataset, model)."""
+def _plot(rows: list[dict], arms: list[str], path: Path) -> Path | None:
+    """Δ MAE of each arm against the plain backbone, one panel per (dataset, model); None while no arm has a
+    seed paired with its baseline (another process still training them)."""
     panels = sorted({(r["dataset"], r["model"]) for r in rows})
+    if not panels:
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False, sharey=False)
     for ax, (dataset, model) in zip(axes[0], panels):
         cells = {r["variant"]: r for r in rows if (r["dataset"], r["model"]) == (dataset, model)

@@ -24,9 +24,12 @@ from .tables import comparisons  # noqa: E402
 __all__ = ["plot_all", "plot_mae_by_horizon", "plot_node_change", "plot_params_vs_mae"]
 
 
-def plot_mae_by_horizon(records: list[dict], dataset: str, path: Path, variant: str = "stlora") -> Path:
+def plot_mae_by_horizon(records: list[dict], dataset: str, path: Path, variant: str = "stlora") -> Path | None:
+    """None (no plot) while no seed has both arms, e.g. a comparison whose first plain runs alone are finished."""
     rows = [r for r in comparisons(records, variant=variant) if r["dataset"] == dataset and r["metric"] == "MAE"]
     models = sorted({r["model"] for r in rows})
+    if not models:
+        return None
     fig, axes = plt.subplots(1, len(models), figsize=(3.2 * len(models), 3.2), squeeze=False)
     labels = list(dict.fromkeys(r["horizon"] for r in rows))  # the horizons the runs report, e.g. @3 @6 @12 avg
     x = np.arange(len(labels))
@@ -123,11 +126,10 @@ def plot_all(records: list[dict], out_dir: str | os.PathLike, variant: str = "st
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [plot_params_vs_mae(records, out_dir / "params_vs_mae.png", variant)]
     for dataset in sorted({r["dataset"] for r in records}):
-        written.append(plot_mae_by_horizon(records, dataset, out_dir / f"mae_by_horizon_{dataset}.png", variant))
+        made = [plot_mae_by_horizon(records, dataset, out_dir / f"mae_by_horizon_{dataset}.png", variant)]
         locations = _locations(dataset)
         for model in sorted({r["model"] for r in records if r["dataset"] == dataset}):
-            made = plot_node_change(records, dataset, model, out_dir / f"node_change_{dataset}_{model}.png", variant,
-                                    locations)
-            if made:
-                written.append(made)
+            made.append(plot_node_change(records, dataset, model, out_dir / f"node_change_{dataset}_{model}.png",
+                                         variant, locations))
+        written += [path for path in made if path]
     return written

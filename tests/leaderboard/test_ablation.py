@@ -52,3 +52,12 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
 def test_unknown_arm_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown ablation arms"):
         run_ablation(["TINY"], ["STID"], [0], Budget(), tmp_path, arms=["no_such_arm"])
+
+
+def test_no_plot_while_no_arm_is_paired_with_its_baseline(tmp_path):
+    """An ablation folder that another process is still training may have its plain runs alone: no plot yet."""
+    from stlora_plugin.leaderboard.ablation import _plot
+
+    assert _plot([], ["stlora", "shared_core"], tmp_path / "ablation.png") is None
+    row = {"dataset": "D", "model": "M", "variant": "stlora", "baseline": "plain", "diff_mean": -0.5, "diff_std": 0.1}
+    assert _plot([row], ["stlora"], tmp_path / "ablation.png").stat().st_size > 0

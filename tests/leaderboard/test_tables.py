@@ -75,3 +75,12 @@ def test_horizon_plot_shows_the_horizons_the_runs_report(tmp_path):
 
     path = plot_mae_by_horizon([long(r) for r in RECORDS], "D", tmp_path / "h.png")
     assert path.stat().st_size > 0  # with the protocol's fixed @3 @6 @12 it raised KeyError '@3'
+
+
+def test_plots_of_a_comparison_with_only_plain_runs_finished(tmp_path):
+    """A comparison part way (its plain runs first) gets its tables and the plots it can draw, not an error."""
+    from stlora_plugin.leaderboard.plots import plot_all
+
+    plain = [r for r in RECORDS if r["variant"] == "plain"]
+    assert [f.name for f in plot_all(plain, tmp_path)] == ["params_vs_mae.png"]
+    assert {f.name for f in plot_all(RECORDS, tmp_path)} >= {"params_vs_mae.png", "mae_by_horizon_D.png"}
