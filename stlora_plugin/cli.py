@@ -253,7 +253,7 @@ def _cmd_ablate(args) -> None:
     from .leaderboard.ablation import run_ablation
 
     files = run_ablation(args.datasets, args.models, args.seeds, _budget(args), args.out, args.arms,
-                         reuse=args.reuse)
+                         reuse=args.reuse, train=not args.report_only)
     print(files[0].read_text(encoding="utf-8"))
 
 
@@ -415,6 +415,7 @@ def _add_study_commands(commands) -> None:
     ablate.add_argument("--datasets", type=_csv(str), required=True)
     ablate.add_argument("--models", type=_csv(str), required=True)
     ablate.add_argument("--arms", type=_csv(str), help="subset of arms (default: all; see leaderboard/ablation.py)")
+    ablate.add_argument("--report-only", action="store_true", help="tables and plot of the runs finished so far")
     _reuse_option(ablate)
     _study_options(ablate)
     ablate.set_defaults(func=_cmd_ablate)

@@ -7,6 +7,7 @@ default suite (``pytest -m "not slow"``) and no mark can be forgotten.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -21,6 +22,20 @@ SHARED_DATASETS = Path(os.environ.get("STLORA_SHARED_DATASETS",
                                       Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
 torch.set_num_threads(1)  # tiny test models: one thread is fastest and robust to a busy machine
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_on_a_closed_stream():
+    """BasicTS's loggers keep the stream handler they were created with; under pytest that stream is an earlier
+    test's capture, closed since, and a later test's log line then prints "--- Logging error ---" and a traceback
+    into that test's stderr. Such handlers are dropped before each test."""
+    loggers = [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values()
+                                      if isinstance(v, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if getattr(getattr(handler, "stream", None), "closed", False):
+                logger.removeHandler(handler)
+    yield
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:

@@ -130,9 +130,10 @@ def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms
 def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budget: Budget,
                  out_dir: str | os.PathLike, arms: list[str] | None = None,
                  ckpt_root: str | os.PathLike | None = None,
-                 reuse: tuple[str | os.PathLike, ...] = ()) -> list[Path]:
+                 reuse: tuple[str | os.PathLike, ...] = (), train: bool = True) -> list[Path]:
     """Train every arm (reusing finished runs, also those of the ``reuse`` folders trained identically: a
-    leaderboard's plain and ST-LoRA runs) and write ``ablation.md`` and ``ablation.json``."""
+    leaderboard's plain and ST-LoRA runs) and write ``ablation.md`` and ``ablation.json``. With ``train=False``
+    nothing is trained or copied: the tables cover the runs already recorded (an unfinished ablation)."""
     arms = arms or list(ABLATIONS)
     unknown = [a for a in arms if a not in ABLATIONS]
     if unknown:
@@ -145,7 +146,8 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
             if "wide_backbone" in arms:  # sized for this dataset's node count
                 table["wide_backbone"] = _wide_arm(dataset, model, budget)
             sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table, reuse=reuse)
-            finished = sweep.run(plan([dataset], [model], seeds, ["plain", *table]))
+            keys = plan([dataset], [model], seeds, ["plain", *table])
+            finished = sweep.run(keys) if train else sweep.records()
             diagnostics += _diagnostics(sweep, finished, dataset, model, seeds)
             by_node += _distinct_nodes(sweep, finished, dataset, model, seeds)
     records = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root).records()  # every dataset and model

@@ -48,6 +48,14 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     assert rebuilt["comparisons"] == rows and rebuilt["diagnostics"] == []
     assert not (tmp_path / "ckpt").exists()
 
+    # report only (--report-only): an arm not trained yet is left out of the tables, and nothing trains
+    partial = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
+                           arms=["stlora", "shared_core", "wide_backbone", "no_gate"], ckpt_root=tmp_path / "ckpt",
+                           train=False)
+    assert json.loads(partial[1].read_text())["comparisons"] == rows
+    assert len((tmp_path / "abl" / "runs" / "runs.jsonl").read_text().splitlines()) == 4
+    assert not (tmp_path / "ckpt").exists()
+
 
 def test_unknown_arm_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown ablation arms"):
