@@ -23,13 +23,14 @@ def read_folder(folder: str | os.PathLike) -> list[dict]:
 
 
 def _budget(records: list[dict]) -> str:
-    budgets = {(r["budget"]["num_epochs"], r["budget"].get("patience"), r["budget"].get("batch_size"))
-               for r in records}
+    """The budget every run of a pair had, and where it trained (the time column is only comparable on one kind)."""
+    budgets = {(r["budget"]["num_epochs"], r["budget"].get("patience"), r["budget"].get("batch_size"),
+                bool(r["budget"].get("gpus"))) for r in records}
     if len(budgets) > 1:
         return "mixed"
-    epochs, patience, batch = budgets.pop()
+    epochs, patience, batch, on_gpu = budgets.pop()
     text = f"≤ {epochs} ep., patience {patience}" if patience else f"{epochs} ep."
-    return text + (f", batch {batch}" if batch else ", recipe batch")
+    return text + (f", batch {batch}" if batch else ", recipe batch") + (", GPU" if on_gpu else "")
 
 
 def summary_rows(folders, variants=("stlora",), baseline: str = "plain") -> list[dict]:

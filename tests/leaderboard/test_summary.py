@@ -49,6 +49,16 @@ def test_one_row_per_pair_with_paired_statistics(folders):
     assert "-0.833 ± 0.289" in table and f"`{board}`" in table
 
 
+def test_the_budget_says_where_the_runs_trained(tmp_path):
+    gpu = [_record("GWNet", v, 0, 4.0) for v in ("plain", "stlora")]
+    for record in gpu:
+        record["budget"]["gpus"] = "0"
+    _write(tmp_path / "gpu", gpu)
+    assert summary_rows([tmp_path / "gpu"])[0]["budget"] == "≤ 100 ep., patience 5, recipe batch, GPU"
+    _write(tmp_path / "mixed", gpu[:1] + [_record("GWNet", "stlora", 0, 4.0)])  # seconds per epoch not comparable
+    assert summary_rows([tmp_path / "mixed"])[0]["budget"] == "mixed"
+
+
 def test_a_folder_without_runs_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="holds no runs.jsonl"):
         read_folder(tmp_path)
