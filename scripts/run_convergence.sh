@@ -11,10 +11,10 @@
 #
 #   GPUS=0 PARALLEL=6 bash scripts/run_convergence.sh          # on a GPU machine (after a CUDA setup: README)
 #   GPUS=0 PARALLEL=1 WORKERS=6 MODELS=AGCRN DATASETS=LOS-LOOP bash scripts/run_convergence.sh   # its 6 runs at once
-# Processes on one GPU take turns on it: more of them than the 6 or so that keep it busy make no run finish sooner
-# (measured on an H200: README, "Training on GPUs").
 #   PARALLEL=1 MODELS="STID LSTM" bash scripts/run_convergence.sh   # on the CPU
 #   EPOCHS=1 SEEDS=0 MODELS=STID DATASETS=SYNTH-ROAD OUT=/tmp/check bash scripts/run_convergence.sh   # a quick check
+# Processes on one GPU take turns on it: more of them than the 6 or so that keep it busy make no run finish sooner
+# (measured on an H200: README, "Training on GPUs").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-100}
