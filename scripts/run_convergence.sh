@@ -41,8 +41,12 @@ slug() {  # the results folder name of a dataset, as the committed ones are name
   esac
 }
 
+has_runs() {  # a leaderboard keeps its records in FOLDER/runs.jsonl, an ablation in FOLDER/runs/runs.jsonl
+  [[ -f "$1/runs.jsonl" || -f "$1/runs/runs.jsonl" ]]
+}
+
 reuse_of() {  # --reuse FOLDER when that comparison folder has runs to copy
-  if [[ -f "$1/runs.jsonl" || -f "$1/runs/runs.jsonl" ]]; then echo "--reuse $1"; fi
+  if has_runs "$1"; then echo "--reuse $1"; fi
 }
 
 run_one() {  # one (dataset, model) comparison (study: leaderboard or ablate), its console in checkpoints/logs/
@@ -54,7 +58,7 @@ run_one() {  # one (dataset, model) comparison (study: leaderboard or ablate), i
     name=$controls options="--arms stlora,shared_core,wide_backbone $(reuse_of "$board")"
   fi
   if [[ -n $REPORT_OPTION ]]; then
-    [[ -z $(reuse_of "$name") ]] && return  # no runs to report
+    has_runs "$name" || return 0  # no runs to report
     options="$options $REPORT_OPTION" WORKERS=1
   fi
   local log="checkpoints/logs/${name##*/}" worker failed=0
