@@ -43,7 +43,7 @@ from ..adapters.config import PREFIX, PRESETS  # noqa: E402
 from ..adapters.report import count_parameters  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, plan  # noqa: E402
-from .tables import (comparisons, paired_p_value, report_header, sample_std,  # noqa: E402
+from .tables import (comparisons, p_text, paired_p_value, pm, report_header, sample_std,  # noqa: E402
                      validation_delta)
 
 __all__ = ["ABLATIONS", "run_ablation", "widen_to"]
@@ -104,9 +104,9 @@ def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms
              "|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["dataset"], r["model"], r["baseline"], arms.index(r["variant"]))):
         lines.append(f"| {r['dataset']} | {r['model']} | {r['variant']} | {r['baseline']} | "
-                     f"{r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± {r['variant_std']:.3f} | "
-                     f"{r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.3f} | "
-                     f"{r['val_diff_mean']:+.3f} ± {r['val_diff_std']:.3f} |")
+                     f"{pm(r['base_mean'], r['base_std'])} | {pm(r['variant_mean'], r['variant_std'])} | "
+                     f"{pm(r['diff_mean'], r['diff_std'], signed=True)} | {p_text(r['p_value'])} | "
+                     f"{pm(r['val_diff_mean'], r['val_diff_std'], signed=True)} |")
     lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
               "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
               "core spread = how much the per-node cores differ (0: all alike), update norm = mean over nodes of "
@@ -122,8 +122,8 @@ def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms
               "| dataset | model | arm | vs | distinct nodes | Δ distinct | Δ other nodes | p |",
               "|---|---|---|---|---|---|---|---|"]
     lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['baseline']} | {d['distinct_nodes']} | "
-              f"{d['distinct_mean']:+.3f} ± {d['distinct_std']:.3f} | {d['other_mean']:+.3f} ± {d['other_std']:.3f} | "
-              f"{d['p_value']:.3f} |" for d in by_node]
+              f"{pm(d['distinct_mean'], d['distinct_std'], signed=True)} | "
+              f"{pm(d['other_mean'], d['other_std'], signed=True)} | {p_text(d['p_value'])} |" for d in by_node]
     return "\n".join(lines) + "\n"
 
 

@@ -37,7 +37,7 @@ from ..runtime import OwnStatisticsScaler
 from ..runtime.forecast import predict
 from .sanity import METRIC_FUNCTIONS
 from .sweep import Budget, RunKey, Sweep
-from .tables import paired_p_value, report_header, sample_std
+from .tables import p_text, paired_p_value, pm, report_header, sample_std
 
 __all__ = ["ARMS", "adaptation_periods", "run_adaptation"]
 
@@ -141,8 +141,8 @@ def _write_report(rows: list[dict], periods: dict, out_dir: Path, context: str) 
              "parameters; mean seconds per run (training and test; none: no training).", "",
              "| K weeks | arm | MAE | Δ vs scratch (p) | trainable | seconds | epochs |", "|---|---|---|---|---|---|---|"]
     for s in summary:
-        lines.append(f"| {s['weeks']} | {s['arm']} | {s['mae_mean']:.3f} ± {s['mae_std']:.3f} | "
-                     f"{s['diff_vs_scratch']:+.3f} ± {s['diff_std']:.3f} ({s['p_vs_scratch']:.2f}) | "
+        lines.append(f"| {s['weeks']} | {s['arm']} | {pm(s['mae_mean'], s['mae_std'])} | "
+                     f"{pm(s['diff_vs_scratch'], s['diff_std'], signed=True)} ({p_text(s['p_vs_scratch'], 2)}) | "
                      f"{s['trainable']:,} | {s['seconds']:.0f} | {s['epochs']:.1f} |")
     md, js, png = out_dir / "adaptation.md", out_dir / "adaptation.json", out_dir / "adaptation.png"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from ..data import derive_dataset  # noqa: E402
 from .plots import plot_all  # noqa: E402
 from .sweep import Budget, Sweep, plan  # noqa: E402
-from .tables import comparisons, report_header, write_tables  # noqa: E402
+from .tables import comparisons, p_text, pm, report_header, write_tables  # noqa: E402
 
 __all__ = ["SENSITIVITY_KNOBS", "run_leaderboard", "run_sensitivity"]
 
@@ -91,8 +91,9 @@ def run_sensitivity(dataset: str, model: str, knob: str, values: list[float], se
              report_header([dataset], [model], seeds, budget), "",
              f"| {knob} | plain MAE | +ST-LoRA MAE | Δ | p | adapter params |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['value']:g} | {r['base_mean']:.3f} ± {r['base_std']:.3f} | {r['variant_mean']:.3f} ± "
-                     f"{r['variant_std']:.3f} | {r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | {r['p_value']:.2f} | "
+        lines.append(f"| {r['value']:g} | {pm(r['base_mean'], r['base_std'])} | "
+                     f"{pm(r['variant_mean'], r['variant_std'])} | "
+                     f"{pm(r['diff_mean'], r['diff_std'], signed=True)} | {p_text(r['p_value'], 2)} | "
                      f"{r['adapter_params']:,.0f} |")
     md = out_dir / f"sensitivity_{knob}.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

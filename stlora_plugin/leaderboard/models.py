@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from .. import zoo  # noqa: E402
 from ..runtime.protocol import METRICS  # noqa: E402
 from .sweep import Budget, RunKey, Sweep  # noqa: E402
-from .tables import (_pm, _value, horizon_sections, mean_epochs, mean_field, paired_p_value,  # noqa: E402
+from .tables import (_value, horizon_sections, mean_epochs, mean_field, p_text, paired_p_value, pm,  # noqa: E402
                      report_header, sample_std)
 
 __all__ = ["model_rows", "run_model_comparison"]
@@ -75,14 +75,14 @@ def _markdown(rows: list[dict], dataset: str, reference: str, context: str) -> s
            "## Accuracy", "", "| model | seeds | " + " | ".join(metric_columns) + " |",
            "|---|---|" + "---|" * len(metric_columns)]
     for r in rows:
-        out.append(f"| {r['model']} | {r['seeds']} | " + " | ".join(_pm(*r[c]) for c in metric_columns) + " |")
+        out.append(f"| {r['model']} | {r['seeds']} | " + " | ".join(pm(*r[c], 2) for c in metric_columns) + " |")
     out += ["", f"## Against {reference} (average over the horizon)", "",
             "| model | paired seeds | " + " | ".join(f"Δ {m} (p)" for m in METRICS) + " |",
             "|---|---|" + "---|" * len(METRICS)]
     for r in rows:
         if r["model"] == reference:
             continue
-        cells = [f"{r[f'diff {m}'][0]:+.3f} ± {r[f'diff {m}'][1]:.3f} ({r[f'p {m}']:.3f})" if r["paired_seeds"]
+        cells = [f"{pm(*r[f'diff {m}'], signed=True)} ({p_text(r[f'p {m}'])})" if r["paired_seeds"]
                  else "– (no seed of both yet)" for m in METRICS]
         out.append(f"| {r['model']} | {r['paired_seeds']} | " + " | ".join(cells) + " |")
     out += ["", "## Cost", "", f"| model | params | trainable | s/epoch | epochs trained | {memory} |",

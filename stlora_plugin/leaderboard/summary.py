@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from .sweep import Budget, Sweep, records_folder
-from .tables import command_line, comparisons, efficiency
+from .tables import command_line, comparisons, efficiency, p_text, pm
 
 __all__ = ["read_folder", "render_summary", "summary_rows", "write_summary"]
 
@@ -60,10 +60,10 @@ def render_summary(rows: list[dict]) -> str:
              "| time | folder |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        p = "–" if r["p_value"] != r["p_value"] else f"{r['p_value']:.3f}"
         lines.append(f"| {r['model']} | {r['dataset']} | {r['variant']} | {r['seeds']} | {r['budget']} | "
-                     f"{r['base_mean']:.3f} | {r['variant_mean']:.3f} | {r['diff_mean']:+.3f} ± {r['diff_std']:.3f} | "
-                     f"{p} | {r['base_epochs']:.1f} / {r['epochs']:.1f} | {r['adapter_percent']:.2f} | "
+                     f"{r['base_mean']:.3f} | {r['variant_mean']:.3f} | "
+                     f"{pm(r['diff_mean'], r['diff_std'], signed=True)} | {p_text(r['p_value'])} | "
+                     f"{r['base_epochs']:.1f} / {r['epochs']:.1f} | {r['adapter_percent']:.2f} | "
                      f"{r['time_overhead_percent']:+.0f}% | `{r['folder']}` |")
     return "\n".join(lines) + "\n"
 

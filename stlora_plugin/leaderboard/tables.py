@@ -20,7 +20,8 @@ from scipy import stats
 from ..runtime.protocol import HORIZONS as PROTOCOL_HORIZONS, INPUT_LEN, METRICS, OUTPUT_LEN, SPLIT
 
 __all__ = ["HORIZONS", "METRICS", "command_line", "comparisons", "efficiency", "horizon_sections", "mean_epochs",
-           "mean_field", "paired_p_value", "render_markdown", "report_header", "sample_std", "validation_delta", "write_tables"]
+           "mean_field", "p_text", "paired_p_value", "pm", "render_markdown", "report_header", "sample_std",
+           "validation_delta", "write_tables"]
 
 #: (metrics section, column label) of every horizon the protocol reports, then the average over the horizon
 HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("overall", "avg"),)
@@ -60,8 +61,19 @@ def report_header(datasets, models, seeds, budget, split: str | None = None) -> 
 
 
 def sample_std(values: np.ndarray) -> float:
-    """Standard deviation over seeds (``ddof=1``); 0 for a single seed."""
-    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    """Standard deviation over seeds (``ddof=1``); NaN for a single seed, whose spread is unknown (not 0)."""
+    return float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+
+
+def pm(mean: float, std: float, digits: int = 3, signed: bool = False) -> str:
+    """``mean ± std`` as every table writes it; the spread reads "–" where it is undefined (one seed)."""
+    spread = "–" if np.isnan(std) else f"{std:.{digits}f}"
+    return f"{mean:{'+' if signed else ''}.{digits}f} ± {spread}"
+
+
+def p_text(p: float, digits: int = 3) -> str:
+    """A p-value as tables write it: "–" where there is none (one seed, or identical pairs)."""
+    return "–" if np.isnan(p) else f"{p:.{digits}f}"
 
 
 def paired_p_value(b: np.ndarray, a: np.ndarray) -> float:
@@ -152,10 +164,6 @@ def mean_epochs(records) -> float:
     return float(np.mean([r.get("epochs_trained", len(r.get("val_mae") or [])) for r in records]))
 
 
-def _pm(mean, std, digits=2):
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
 def render_markdown(records: list[dict], *, title: str, context: str, variant: str = "stlora") -> str:
     """The comparison tables (one per dataset), the per-dataset summary and the efficiency table."""
     rows = comparisons(records, variant=variant)
@@ -170,10 +178,12 @@ def render_markdown(records: list[dict], *, title: str, context: str, variant: s
         for model in sorted({r["model"] for r in rows if r["dataset"] == dataset}):
             cell = {(r["metric"], r["horizon"]): r for r in rows if r["dataset"] == dataset and r["model"] == model}
             ordered = [cell[(m, h)] for h in labels for m in METRICS]
-            out.append(f"| {model} | plain | " + " | ".join(_pm(c["base_mean"], c["base_std"]) for c in ordered) + " |")
-            out.append(f"| | {label} | " + " | ".join(_pm(c["variant_mean"], c["variant_std"]) for c in ordered) + " |")
-            out.append("| | Δ (p) | " + " | ".join(
-                f"{c['diff_mean']:+.2f} ± {c['diff_std']:.2f} ({c['p_value']:.2f})" for c in ordered) + " |")
+            plain = [pm(c["base_mean"], c["base_std"], 2) for c in ordered]
+            adapted = [pm(c["variant_mean"], c["variant_std"], 2) for c in ordered]
+            delta = [f"{pm(c['diff_mean'], c['diff_std'], 2, signed=True)} ({p_text(c['p_value'], 2)})"
+                     for c in ordered]
+            out += [f"| {model} | plain | " + " | ".join(plain) + " |", f"| | {label} | " + " | ".join(adapted) + " |",
+                    "| | Δ (p) | " + " | ".join(delta) + " |"]
         out.append("")
     out += ["## Average MAE by dataset (Δ = ST-LoRA − plain; ✓ where Δ < −1 std over seeds)", "",
             "| model | " + " | ".join(sorted({r["dataset"] for r in rows})) + " |",

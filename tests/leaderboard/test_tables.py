@@ -44,6 +44,15 @@ def test_markdown_and_files(tmp_path):
     assert json.loads(files[2].read_text())["efficiency"][0]["adapter_params"] == 50
 
 
+def test_one_seed_has_no_spread_and_no_p_value():
+    one = [r for r in RECORDS if r["seed"] == 0]
+    (row,) = [r for r in comparisons(one) if r["metric"] == "MAE" and r["horizon"] == "avg"]
+    assert np.isnan(row["diff_std"]) and np.isnan(row["base_std"]) and np.isnan(row["p_value"])
+    text = render_markdown(one, title="T", context="ctx")
+    assert "| M | plain | 10.00 ± – |" in text and "-1.00 ± – (–)" in text  # unknown, not "± 0.00"
+    assert "± 0.00" not in text and "nan" not in text and "(-1.000, 1 seed)" in text
+
+
 def test_report_header_states_command_data_budget_and_seeds(monkeypatch):
     monkeypatch.setattr("sys.argv", ["/venv/bin/stlora", "leaderboard", "--models", "STID", "--report-only"])
     text = report_header(["D1", "D2"], ["STID"], [0, 1], Budget(3, 64, {"stlora_rank": 2}))
