@@ -107,14 +107,16 @@ def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms
                      f"{pm(r['base_mean'], r['base_std'])} | {pm(r['variant_mean'], r['variant_std'])} | "
                      f"{pm(r['diff_mean'], r['diff_std'], signed=True)} | {p_text(r['p_value'])} | "
                      f"{pm(r['val_diff_mean'], r['val_diff_std'], signed=True)} |")
-    lines += ["", "Where the forecast comes from (validation split, mean over seeds; see leaderboard/pernode.py): "
-              "gate R = backbone share of the fused forecast, change = mean |Y - Y_base| in data units, "
+    lines += ["", "Where the forecast comes from (validation split, mean over the seeds counted; see "
+              "leaderboard/pernode.py): gate R = backbone share of the fused forecast, change = mean |Y - Y_base| "
+              "in data units, "
               "core spread = how much the per-node cores differ (0: all alike), update norm = mean over nodes of "
               "sum ||B C_v A|| (0: no node-specific update).", "",
-              "| dataset | model | arm | gate R | change | core spread | core norm | update norm |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['gate_R']:.3f} | {d['adapter_change']:.3f} | "
-              f"{d['core_spread']:.3f} | {d['core_norm']:.3f} | {d.get('update_norm', float('nan')):.4f} |"
+              "| dataset | model | arm | seeds | gate R | change | core spread | core norm | update norm |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['seeds']} | {d['gate_R']:.3f} | "
+              f"{d['adapter_change']:.3f} | {d['core_spread']:.3f} | {d['core_norm']:.3f} | "
+              f"{d.get('update_norm', float('nan')):.4f} |"
               for d in diagnostics]
     lines += ["", "Distinct nodes (test MAE change per node, mean over nodes, then mean ± std over seeds): the quarter of "
               "nodes least like the network mean on training data vs the other nodes; p = paired t-test over seeds "
@@ -170,18 +172,25 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
-    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds``; runs whose
-    checkpoints are gone (records committed, checkpoints not) are left out of the average."""
+    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds`` (``seeds``:
+    how many). Each run's come from its record; a record from before records kept them has them computed from its
+    checkpoints, and is left out of the average where those are gone (git keeps records, not checkpoints)."""
     out = []
     for arm, (kind, _) in sweep.arms.items():
-        runs = [r for r in records if (r["dataset"], r["model"], r["variant"]) == (dataset, model, arm)
-                and r["seed"] in seeds and Path(r["run_dir"]).is_dir()]
-        if kind == "plain" or not runs:
+        if kind == "plain":
             continue
-        values = [adapter_diagnostics(sweep.config(RunKey(dataset, model, r["seed"], arm), resume=True), r["run_dir"])
-                  for r in runs]
-        out.append({"dataset": dataset, "model": model, "arm": arm,
-                    **{k: sum(v[k] for v in values) / len(values) for k in values[0]}})
+        values = []
+        for r in records:
+            if (r["dataset"], r["model"], r["variant"]) != (dataset, model, arm) or r["seed"] not in seeds:
+                continue
+            if r.get("adapter_diagnostics"):
+                values.append(r["adapter_diagnostics"])
+            elif Path(r["run_dir"]).is_dir():
+                cfg = sweep.config(RunKey(dataset, model, r["seed"], arm), resume=True)
+                values.append(adapter_diagnostics(cfg, r["run_dir"]))
+        if values:
+            out.append({"dataset": dataset, "model": model, "arm": arm, "seeds": len(values),
+                        **{k: sum(v[k] for v in values) / len(values) for k in values[0]}})
     return out
 
 

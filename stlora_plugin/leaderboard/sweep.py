@@ -44,7 +44,7 @@ from ..adapters.report import count_parameters
 from ..runtime import EarlyStopping, last_checkpoint_epoch, launch_training, read_test_metrics, read_training_log
 from ..runtime.launch import EpochProgress
 from ..runtime.memory import PeakMemory
-from .pernode import per_node_mae
+from .pernode import adapter_diagnostics, per_node_mae
 
 __all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "records_folder", "run_settings"]
 
@@ -232,6 +232,8 @@ class Sweep:
             "val_mae": log.get("val/MAE", []),
             "epochs_trained": len(log.get("train/loss", [])),
             "per_node_mae": per_node_mae(cfg, run_dir).round(5).tolist(),
+            # kept in the record, so that reports need no checkpoint (git keeps records, not checkpoints)
+            "adapter_diagnostics": adapter_diagnostics(cfg, run_dir) if hasattr(model, "st_lora") else None,
             "run_dir": str(run_dir),
         }
         self._append(record)

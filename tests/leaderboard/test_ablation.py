@@ -40,12 +40,15 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     best_val = {r["variant"]: min(r["val_mae"]) for r in records}  # the validation side of each comparison
     assert overall[("stlora", "plain")]["val_diff_mean"] == pytest.approx(best_val["stlora"] - best_val["plain"])
 
-    # committed records without their checkpoints (a fresh clone): the same comparisons, no diagnostics, no training
+    assert all(d["seeds"] == 1 for d in diagnostics.values())
+    assert {r["variant"] for r in records if r["adapter_diagnostics"]} == {"stlora", "shared_core"}
+
+    # committed records without their checkpoints (a fresh clone): the same tables, diagnostics from the records
     shutil.rmtree(tmp_path / "ckpt")
     again = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
                          arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt")
     rebuilt = json.loads(again[1].read_text())
-    assert rebuilt["comparisons"] == rows and rebuilt["diagnostics"] == []
+    assert rebuilt["comparisons"] == rows and rebuilt["diagnostics"] == report["diagnostics"]
     assert not (tmp_path / "ckpt").exists()
 
     # report only (--report-only): an arm not trained yet is left out of the tables, and nothing trains
