@@ -109,9 +109,8 @@ def _render(rows: list[dict], diagnostics: list[dict], by_node: list[dict], arms
                      f"{pm(r['val_diff_mean'], r['val_diff_std'], signed=True)} |")
     lines += ["", "Where the forecast comes from (validation split, mean over the seeds counted; see "
               "leaderboard/pernode.py): gate R = backbone share of the fused forecast, change = mean |Y - Y_base| "
-              "in data units, "
-              "core spread = how much the per-node cores differ (0: all alike), update norm = mean over nodes of "
-              "sum ||B C_v A|| (0: no node-specific update).", "",
+              "in data units, core spread = how much the per-node cores differ (0: all alike), update norm = mean "
+              "over nodes of sum ||B C_v A|| (0: no node-specific update).", "",
               "| dataset | model | arm | seeds | gate R | change | core spread | core norm | update norm |",
               "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {d['dataset']} | {d['model']} | {d['arm']} | {d['seeds']} | {d['gate_R']:.3f} | "
@@ -172,9 +171,9 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
-    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds`` (``seeds``:
-    how many). Each run's come from its record; a record from before records kept them has them computed from its
-    checkpoints, and is left out of the average where those are gone (git keeps records, not checkpoints)."""
+    """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds`` (the row's
+    ``seeds``: how many runs it averages). A run's diagnostics come from its record; older records lack them and
+    are read from the run's checkpoints, or left out where those are gone (git keeps records, not checkpoints)."""
     out = []
     for arm, (kind, _) in sweep.arms.items():
         if kind == "plain":
