@@ -40,6 +40,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import zoo
+from ..adapters.checkpoint import ADAPTER_ATTR
 from ..adapters.report import count_parameters
 from ..runtime import EarlyStopping, last_checkpoint_epoch, launch_training, read_test_metrics, read_training_log
 from ..runtime.launch import EpochProgress
@@ -233,7 +234,7 @@ class Sweep:
             "epochs_trained": len(log.get("train/loss", [])),
             "per_node_mae": per_node_mae(cfg, run_dir).round(5).tolist(),
             # kept in the record, so that reports need no checkpoint (git keeps records, not checkpoints)
-            "adapter_diagnostics": adapter_diagnostics(cfg, run_dir) if hasattr(model, "st_lora") else None,
+            "adapter_diagnostics": adapter_diagnostics(cfg, run_dir) if hasattr(model, ADAPTER_ATTR) else None,
             "run_dir": str(run_dir),
         }
         self._append(record)
