@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 from basicts.configs import BasicTSModelConfig
 from torch import nn
@@ -37,6 +38,7 @@ from torch import nn
 from ..adapters import PRESETS, st_lora
 from ..adapters.config import resolve_hyperparameters
 from ..runtime.optim import NodeGroupAdam
+from .tables import pm, sample_std
 
 __all__ = ["ControlTask", "NodeBlindLinear", "NodeBlindLinearConfig", "gap_closed", "node_gain_task", "plain_mae",
            "run_control"]
@@ -161,15 +163,13 @@ def _report(rows: list[dict], command: str) -> str:
                                                                           sorted({r['seed'] for r in rows})), "",
              "Share of the gap between the node-blind linear model and the oracle that ST-LoRA closes "
              "(mean ± std over seeds; min). Target: >= 90% with per-node cores, <= 20% with one shared core.", "",
-             "| preset | core | plain MAE | adapted MAE | oracle MAE | gap closed | min |", "|---|---|---|---|---|---|---|"]
+             "| preset | core | plain MAE | adapted MAE | oracle MAE | gap closed % | min % |", "|---|---|---|---|---|---|---|"]
     for key in dict.fromkeys((r["preset"], r["core"]) for r in rows):
         group = [r for r in rows if (r["preset"], r["core"]) == key]
-        closed = [r["closed"] for r in group]
-        std = statistics.stdev(closed) if len(closed) > 1 else 0.0
+        closed = 100 * np.array([r["closed"] for r in group])
         mean = lambda k: statistics.fmean(r[k] for r in group)  # noqa: E731
         lines.append(f"| {key[0]} | {key[1]} | {mean('plain_mae'):.4f} | {mean('adapted_mae'):.4f} | "
-                     f"{mean('oracle_mae'):.4f} | {100 * statistics.fmean(closed):.1f}% ± {100 * std:.1f} | "
-                     f"{100 * min(closed):.1f}% |")
+                     f"{mean('oracle_mae'):.4f} | {pm(closed.mean(), sample_std(closed), 1)} | {closed.min():.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from stlora_plugin.adapters import PRESETS
-from stlora_plugin.leaderboard.control import gap_closed, node_gain_task, plain_mae
+from stlora_plugin.leaderboard.control import _report, gap_closed, node_gain_task, plain_mae
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +31,11 @@ def test_every_preset_closes_most_of_the_gap_and_a_shared_core_almost_none(prese
     shared = gap_closed(preset, "shared", task=task, plain=plain)
     assert per_node["closed"] >= 0.9, per_node
     assert shared["closed"] <= 0.2, shared
+
+
+def test_report_gives_the_spread_over_seeds_and_none_for_one_seed():
+    row = {"preset": "default", "core": "full", "steps": 400, "plain_mae": 0.2, "adapted_mae": 0.05,
+           "oracle_mae": 0.04}
+    rows = [{**row, "seed": s, "closed": c} for s, c in enumerate((0.96, 0.97, 0.98))]
+    assert "| 97.0 ± 1.0 | 96.0 |" in _report(rows, "cmd")
+    assert "| 96.0 ± – | 96.0 |" in _report(rows[:1], "cmd")
