@@ -190,10 +190,14 @@ class Sweep:
         return cfg
 
     def best_checkpoint(self, key: RunKey) -> Path:
-        """The best-validation checkpoint of a finished run of this sweep."""
+        """The best-validation checkpoint of a finished run of this sweep (a frozen backbone or an adaptation
+        starts from it)."""
         found = sorted((self.ckpt_root / key.slug).glob("*/*_best_val_*.pt"))
         if not found:
-            raise FileNotFoundError(f"freeze mode needs the trained plain run {key.slug} first")
+            why = (f"its record is in {self.records_path}, but its checkpoints under {self.ckpt_root} are gone "
+                   "(git keeps records, not checkpoints); remove that record to train the run again"
+                   if key in self.done() else "the run is not trained yet")
+            raise FileNotFoundError(f"no best-validation checkpoint of {key.slug}: {why}")
         return found[0]
 
     def run_one(self, key: RunKey) -> dict:

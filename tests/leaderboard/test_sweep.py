@@ -36,8 +36,16 @@ def test_each_output_folder_has_its_own_checkpoints(datasets_env, tmp_path):
     key = RunKey("TINY", "STID", 0, "plain")
     assert str(a.config(key).ckpt_save_dir).startswith(str(a.ckpt_root))
     (b.ckpt_root / key.slug).mkdir(parents=True)  # b's finished run, on disk
-    with pytest.raises(FileNotFoundError, match="needs the trained plain run"):  # freeze never takes b's backbone
-        a.config(RunKey("TINY", "STID", 0, "freeze"))
+    with pytest.raises(FileNotFoundError, match="TINY/STID/plain/seed0: the run is not trained yet"):
+        a.config(RunKey("TINY", "STID", 0, "freeze"))  # freeze never takes b's backbone
+
+
+def test_a_recorded_run_whose_checkpoints_are_gone_says_so(tmp_path):
+    sweep = Sweep(tmp_path / "results", Budget())
+    sweep._append(_record(0))  # a fresh clone: the record came with git, the checkpoints did not
+    with pytest.raises(FileNotFoundError, match=r"D/STID/plain/seed0: its record is in .*runs.jsonl, but its "
+                                                r"checkpoints under .* are gone .*remove that record"):
+        sweep.best_checkpoint(RunKey("D", "STID", 0, "plain"))
 
 
 def _record(seed: int) -> dict:
