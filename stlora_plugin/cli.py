@@ -218,7 +218,8 @@ def _stlora_settings(items: list[str]) -> dict:
 def _budget(args):
     from .leaderboard.sweep import Budget
 
-    _check_gpus(args.gpus)
+    if not getattr(args, "report_only", False):  # tables of runs trained on GPUs need none
+        _check_gpus(args.gpus)
     return Budget(num_epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                   stlora=args.stlora_settings, gpus=args.gpus, horizon=getattr(args, "horizon", None))
 

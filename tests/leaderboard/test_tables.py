@@ -93,3 +93,12 @@ def test_plots_of_a_comparison_with_only_plain_runs_finished(tmp_path):
     plain = [r for r in RECORDS if r["variant"] == "plain"]
     assert [f.name for f in plot_all(plain, tmp_path)] == ["params_vs_mae.png"]
     assert {f.name for f in plot_all(RECORDS, tmp_path)} >= {"params_vs_mae.png", "mae_by_horizon_D.png"}
+
+
+def test_validation_curves_are_drawn_from_the_records_that_have_them(tmp_path):
+    from stlora_plugin.leaderboard.plots import plot_all, plot_validation_curves
+
+    assert plot_validation_curves(RECORDS, "D", tmp_path / "v.png") is None  # records without curves: no plot
+    curves = [{**r, "val_mae": [12.0, 11.0 - r["seed"], 11.5]} for r in RECORDS]
+    assert "val_mae_D.png" in {f.name for f in plot_all(curves, tmp_path)}
+    assert "val_mae_D.png" in {f.name for f in plot_all([r for r in curves if r["variant"] == "plain"], tmp_path)}
