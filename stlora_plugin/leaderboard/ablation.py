@@ -42,6 +42,7 @@ from .. import zoo  # noqa: E402
 from ..adapters.config import PREFIX, PRESETS  # noqa: E402
 from ..adapters.report import count_parameters  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
+from .plots import plot_validation_curves  # noqa: E402
 from .sweep import Budget, RunKey, Sweep, plan  # noqa: E402
 from .tables import (comparisons, p_text, paired_p_value, pm, report_header, sample_std,  # noqa: E402
                      validation_delta)
@@ -133,7 +134,8 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
                  ckpt_root: str | os.PathLike | None = None,
                  reuse: tuple[str | os.PathLike, ...] = (), train: bool = True) -> list[Path]:
     """Train every arm (reusing finished runs, also those of the ``reuse`` folders trained identically: a
-    leaderboard's plain and ST-LoRA runs) and write ``ablation.md`` and ``ablation.json``. With ``train=False``
+    leaderboard's plain and ST-LoRA runs) and write ``ablation.md``, ``ablation.json``, ``ablation.png`` (the
+    differences) and ``val_mae_<dataset>.png`` (every run's validation curve). With ``train=False``
     nothing is trained or copied: the tables cover the runs already recorded (an unfinished ablation)."""
     arms = arms or list(ABLATIONS)
     unknown = [a for a in arms if a not in ABLATIONS]
@@ -166,8 +168,10 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics,
                                                        "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")
-    plot = _plot(rows, arms, out_dir / "ablation.png")
-    return [md, out_dir / "ablation.json", *([plot] if plot else [])]
+    plots = [_plot(rows, arms, out_dir / "ablation.png")]
+    plots += [plot_validation_curves(records, dataset, out_dir / f"val_mae_{dataset}.png", ("plain", *arms))
+              for dataset in datasets]
+    return [md, out_dir / "ablation.json", *(plot for plot in plots if plot)]
 
 
 def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:

@@ -5,8 +5,8 @@
 * ``params_vs_mae.png``: parameters against average MAE, an arrow from each plain backbone to its variant;
 * ``node_change_<dataset>_<model>.png``: per-node change of test MAE (variant − plain, mean over seeds), drawn on
   the sensor map where the dataset has ``locations.csv`` (LOS-LOOP, METR-LA, PEMS-BAY), else sorted bars;
-* ``val_mae_<dataset>.png``: validation MAE after each epoch of every run, plain vs variant, one panel per
-  backbone, the best (tested) epoch marked: whether a budget let validation stop improving.
+* ``val_mae_<dataset>.png``: validation MAE after each epoch of every run, plain vs variant (an ablation: every
+  arm), one panel per backbone, the best (tested) epoch marked: whether a budget let validation stop improving.
 """
 from __future__ import annotations
 
@@ -112,29 +112,32 @@ def plot_node_change(records: list[dict], dataset: str, model: str, path: Path, 
     return path
 
 
-def plot_validation_curves(records: list[dict], dataset: str, path: Path, variant: str = "stlora") -> Path | None:
-    """None (no plot) while no run of ``dataset`` has a validation curve."""
-    runs = [r for r in records if r["dataset"] == dataset and r["variant"] in ("plain", variant) and r.get("val_mae")]
+def plot_validation_curves(records: list[dict], dataset: str, path: Path,
+                           variants: tuple[str, ...] = ("plain", "stlora")) -> Path | None:
+    """Validation MAE after each epoch of every run of ``variants`` on ``dataset``, one color per variant, one panel
+    per backbone; None (no plot) while no such run has a validation curve."""
+    runs = [r for r in records if r["dataset"] == dataset and r["variant"] in variants and r.get("val_mae")]
     models = sorted({r["model"] for r in runs})
     if not models:
         return None
     fig, axes = plt.subplots(1, len(models), figsize=(max(5.0, 3.6 * len(models)), 3.4), squeeze=False)
-    colors = {"plain": "tab:blue", variant: "tab:red"}
     for ax, model in zip(axes[0], models):
-        curves = []
-        for r in sorted((r for r in runs if r["model"] == model), key=lambda r: (r["variant"] != "plain", r["seed"])):
-            curve = np.asarray(r["val_mae"], dtype=float)
-            epochs, best = np.arange(1, len(curve) + 1), int(np.nanargmin(curve))
-            label = f"{'plain' if r['variant'] == 'plain' else '+ST-LoRA'} seed {r['seed']}"
-            ax.plot(epochs, curve, color=colors[r["variant"]], alpha=0.7, lw=1, label=label)
-            ax.plot(epochs[best], curve[best], "o", color=colors[r["variant"]], ms=4)
-            curves.append(curve[1:] if len(curve) > 1 else curve)
-        ax.set_ylim(top=np.nanmax(np.concatenate(curves)))  # from epoch 2 on: the first is often far above
+        tails = []
+        for color, variant in enumerate(variants):
+            group = sorted((r for r in runs if r["model"] == model and r["variant"] == variant), key=lambda r: r["seed"])
+            for i, r in enumerate(group):
+                curve = np.asarray(r["val_mae"], dtype=float)
+                epochs, best = np.arange(1, len(curve) + 1), int(np.nanargmin(curve))
+                ax.plot(epochs, curve, color=f"C{color}", alpha=0.7, lw=1,
+                        label=f"{variant} ({len(group)} seeds)" if i == 0 else None)
+                ax.plot(epochs[best], curve[best], "o", color=f"C{color}", ms=4)
+                tails.append(curve[1:] if len(curve) > 1 else curve)
+        ax.set_ylim(top=np.nanmax(np.concatenate(tails)))  # from epoch 2 on: the first is often far above
         ax.set_xlabel("epoch")
         ax.set_title(model)
     axes[0][0].set_ylabel("validation MAE")
-    axes[0][-1].legend(fontsize=6)
-    fig.suptitle(f"{dataset}\nvalidation MAE per epoch (dot: best epoch, tested)", fontsize=9)
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(f"{dataset}\nvalidation MAE per epoch, every run (dot: its best epoch, the one tested)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -158,7 +161,7 @@ def plot_all(records: list[dict], out_dir: str | os.PathLike, variant: str = "st
     written = [plot_params_vs_mae(records, out_dir / "params_vs_mae.png", variant)]
     for dataset in sorted({r["dataset"] for r in records}):
         made = [plot_mae_by_horizon(records, dataset, out_dir / f"mae_by_horizon_{dataset}.png", variant),
-                plot_validation_curves(records, dataset, out_dir / f"val_mae_{dataset}.png", variant)]
+                plot_validation_curves(records, dataset, out_dir / f"val_mae_{dataset}.png", ("plain", variant))]
         locations = _locations(dataset)
         for model in sorted({r["model"] for r in records if r["dataset"] == dataset}):
             made.append(plot_node_change(records, dataset, model, out_dir / f"node_change_{dataset}_{model}.png",

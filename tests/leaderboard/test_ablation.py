@@ -15,7 +15,7 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     files = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
                          arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt")
-    assert [f.name for f in files] == ["ablation.md", "ablation.json", "ablation.png"]
+    assert [f.name for f in files] == ["ablation.md", "ablation.json", "ablation.png", "val_mae_TINY.png"]
     report = json.loads(files[1].read_text())
     rows = report["comparisons"]
     pairs = {(r["variant"], r["baseline"]) for r in rows}
