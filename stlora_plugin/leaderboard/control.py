@@ -163,7 +163,8 @@ def _report(rows: list[dict], command: str) -> str:
                                                                           sorted({r['seed'] for r in rows})), "",
              "Share of the gap between the node-blind linear model and the oracle that ST-LoRA closes "
              "(mean ± std over seeds; min). Target: >= 90% with per-node cores, <= 20% with one shared core.", "",
-             "| preset | core | plain MAE | adapted MAE | oracle MAE | gap closed % | min % |", "|---|---|---|---|---|---|---|"]
+             "| preset | core | plain MAE | adapted MAE | oracle MAE | gap closed % | min % |",
+             "|---|---|---|---|---|---|---|"]
     for key in dict.fromkeys((r["preset"], r["core"]) for r in rows):
         group = [r for r in rows if (r["preset"], r["core"]) == key]
         closed = 100 * np.array([r["closed"] for r in group])

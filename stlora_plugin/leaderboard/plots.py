@@ -124,7 +124,7 @@ def plot_validation_curves(records: list[dict], dataset: str, path: Path,
     for ax, model in zip(axes[0], models):
         tails = []
         for color, variant in enumerate(variants):
-            group = sorted((r for r in runs if r["model"] == model and r["variant"] == variant), key=lambda r: r["seed"])
+            group = sorted((r for r in runs if (r["model"], r["variant"]) == (model, variant)), key=lambda r: r["seed"])
             for i, r in enumerate(group):
                 curve = np.asarray(r["val_mae"], dtype=float)
                 epochs, best = np.arange(1, len(curve) + 1), int(np.nanargmin(curve))
