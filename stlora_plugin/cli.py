@@ -268,7 +268,8 @@ def _cmd_adapt(args) -> None:
     from .leaderboard.adapt import run_adaptation
 
     files = run_adaptation(args.model, args.source, args.target, args.shift, args.weeks, args.seeds, _budget(args),
-                           args.out, val_weeks=args.val_weeks, test_weeks=args.test_weeks)
+                           args.out, val_weeks=args.val_weeks, test_weeks=args.test_weeks,
+                           train=not args.report_only)
     print(files[0].read_text(encoding="utf-8"))
     print(f"table, JSON and plot: {files[0].parent}")
 
@@ -438,6 +439,8 @@ def _add_study_commands(commands) -> None:
     adapt.add_argument("--val-weeks", type=_positive_int, default=1, help="weeks after the K that choose the epoch")
     adapt.add_argument("--test-weeks", type=_positive_int, default=4,
                        help="test weeks, the same for every K, after the longest K and its validation")
+    adapt.add_argument("--report-only", action="store_true",
+                       help="rewrite the report from the finished runs and the stored unadapted scores")
     _study_options(adapt)
     adapt.set_defaults(func=_cmd_adapt)
 

@@ -19,7 +19,8 @@ regime change can move the level so far (NYC taxis: 30 times fewer trips) that t
 handicap, and the ``_own`` arms tell that apart from what the weights can learn. All
 trained runs share the budget (epochs, early stopping, batch size) and go through ``BasicTSLauncher``; the source
 model is trained first on ``source`` (e.g. the 2019 data) with the same budget. Results: ``adaptation.md``,
-``adaptation.json`` and ``adaptation.png`` (test MAE against K).
+``adaptation.json``, ``adaptation.png`` (test MAE against K) and ``val_mae_weeks<K>.png`` (every run's validation
+curve).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from ..data import period_dataset, step_times
 from ..runtime import OwnStatisticsScaler
 from ..runtime.forecast import predict
 from .sanity import METRIC_FUNCTIONS
+from .plots import plot_validation_curves
 from .sweep import Budget, RunKey, Sweep
 from .tables import p_text, paired_p_value, pm, report_header, sample_std
 
@@ -87,30 +89,58 @@ def _unadapted(model: str, dataset: Path, checkpoint: Path) -> dict[str, float]:
 
 def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list[int], seeds: list[int],
                    budget: Budget, out_dir: str | os.PathLike, *, val_weeks: int = 1,
-                   test_weeks: int = 4) -> list[Path]:
-    """Train the source model, then every (K, arm, seed); write the report into ``out_dir``."""
+                   test_weeks: int = 4, train: bool = True) -> list[Path]:
+    """Train the source model, then every (K, arm, seed); write the report into ``out_dir``.
+
+    ``train=False`` rewrites the report from what is stored: the trained arms from each ``weeks<K>/runs.jsonl``,
+    the ``none`` arm (which needs the source checkpoints to evaluate) from the previous ``adaptation.json``."""
     out_dir = Path(out_dir)
     zoo.model_class(model, stlora=True)  # a backbone with an ST-LoRA twin, or a clear error
     periods = adaptation_periods(target, shift, weeks, val_weeks, test_weeks)
     source_sweep = Sweep(out_dir / "source", budget)
-    source_sweep.run([RunKey(source, model, seed, "plain") for seed in seeds])
-    rows = []
+    if train:
+        source_sweep.run([RunKey(source, model, seed, "plain") for seed in seeds])
+    stored = {} if train else _stored_unadapted(out_dir)
+    rows, curves, names = [], [], {}
     for k, split in periods.items():
         dataset = period_dataset(target, **split)
+        names[k] = dataset.name
         for seed in seeds:
-            checkpoint = source_sweep.best_checkpoint(RunKey(source, model, seed, "plain"))
-            sweep = Sweep(out_dir / f"weeks{k}", budget, arms=_arms(checkpoint))
-            records = {r["variant"]: r for r in sweep.run([RunKey(dataset.name, model, seed, arm)
-                                                           for arm in ARMS[1:]]) if r["seed"] == seed}
-            rows.append({"weeks": k, "seed": seed, "arm": "none", "metrics": _unadapted(model, dataset, checkpoint),
+            if train:
+                checkpoint = source_sweep.best_checkpoint(RunKey(source, model, seed, "plain"))
+                sweep = Sweep(out_dir / f"weeks{k}", budget, arms=_arms(checkpoint))
+                found = sweep.run([RunKey(dataset.name, model, seed, arm) for arm in ARMS[1:]])
+                unadapted = _unadapted(model, dataset, checkpoint)
+            else:
+                found = Sweep(out_dir / f"weeks{k}", budget).records()
+                unadapted = stored.get((k, seed))
+            records = {r["variant"]: r for r in found if r["seed"] == seed and r["dataset"] == dataset.name}
+            missing = [arm for arm in ARMS[1:] if arm not in records] + ["none"] * (unadapted is None)
+            if missing:
+                raise ValueError(f"K={k}, seed {seed}: no finished {', '.join(missing)} run in {out_dir}; "
+                                 "run the command without --report-only")
+            rows.append({"weeks": k, "seed": seed, "arm": "none", "metrics": unadapted,
                          "trainable": 0, "seconds": 0.0, "epochs": 0})
             rows += [{"weeks": k, "seed": seed, "arm": arm, "metrics": records[arm]["metrics"]["overall"],
                       "trainable": records[arm]["params"]["trainable"], "seconds": records[arm]["wall_seconds"],
                       "epochs": records[arm]["epochs_trained"]}
                      for arm in ARMS[1:]]
+            curves += records.values()
     context = report_header([f"{source} -> {target}"], [model], seeds, budget,
                             split="splits by date: the periods below")
-    return _write_report(rows, periods, out_dir, context)
+    written = _write_report(rows, periods, out_dir, context)
+    written += [plot_validation_curves(curves, name, out_dir / f"val_mae_weeks{k}.png", ARMS[1:])
+                for k, name in names.items()]
+    return [path for path in written if path]
+
+
+def _stored_unadapted(out_dir: Path) -> dict[tuple[int, int], dict]:
+    """(K, seed) -> test metrics of the ``none`` arm, as the last full run wrote them into ``adaptation.json``."""
+    path = out_dir / "adaptation.json"
+    if not path.is_file():
+        return {}
+    return {(r["weeks"], r["seed"]): r["metrics"] for r in json.loads(path.read_text(encoding="utf-8"))["runs"]
+            if r["arm"] == "none"}
 
 
 def _summary(rows: list[dict]) -> list[dict]:
@@ -141,8 +171,9 @@ def _write_report(rows: list[dict], periods: dict, out_dir: Path, context: str) 
              "parameters; mean seconds per run (training and test; none: no training).", "",
              "| K weeks | arm | MAE | Δ vs scratch (p) | trainable | seconds | epochs |", "|---|---|---|---|---|---|---|"]
     for s in summary:
-        lines.append(f"| {s['weeks']} | {s['arm']} | {pm(s['mae_mean'], s['mae_std'])} | "
-                     f"{pm(s['diff_vs_scratch'], s['diff_std'], signed=True)} ({p_text(s['p_vs_scratch'], 2)}) | "
+        diff = "– (the reference)" if s["arm"] == "scratch" else \
+            f"{pm(s['diff_vs_scratch'], s['diff_std'], signed=True)} ({p_text(s['p_vs_scratch'], 2)})"
+        lines.append(f"| {s['weeks']} | {s['arm']} | {pm(s['mae_mean'], s['mae_std'])} | {diff} | "
                      f"{s['trainable']:,} | {s['seconds']:.0f} | {s['epochs']:.1f} |")
     md, js, png = out_dir / "adaptation.md", out_dir / "adaptation.json", out_dir / "adaptation.png"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -5,7 +5,8 @@ The leaderboard pairs a backbone with its ST-LoRA twin; this study compares mode
 (ST-SepNet's variants against each other and against the backbones). Every model is trained as a plain arm of
 the same resumable :class:`~.sweep.Sweep`, so data, protocol, seeds, budget and early stopping are the
 leaderboard's. Runs go seed by seed (every model at seed 0 first), so an unfinished comparison already compares
-every model. Tables: ``comparison.md`` / ``.csv`` / ``.json`` and ``comparison.png``.
+every model. Tables: ``comparison.md`` / ``.csv`` / ``.json``, ``comparison.png`` and ``val_mae.png`` (every
+run's validation MAE per epoch, one panel per model).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np  # noqa: E402
 
 from .. import zoo  # noqa: E402
 from ..runtime.protocol import METRICS  # noqa: E402
+from .plots import plot_validation_curves  # noqa: E402
 from .sweep import Budget, RunKey, Sweep  # noqa: E402
 from .tables import (_value, horizon_sections, mean_epochs, mean_field, p_text, paired_p_value, pm,  # noqa: E402
                      report_header, sample_std)
@@ -153,4 +155,5 @@ def run_model_comparison(dataset: str, models: list[str], reference: str, seeds:
     js.write_text(json.dumps({"dataset": dataset, "reference": reference, "models": flat}, indent=1),
                   encoding="utf-8")
     _plot(rows, dataset, reference, png)
-    return [md, table, js, png]
+    curves = plot_validation_curves(records, dataset, out_dir / "val_mae.png", ("plain",))
+    return [md, table, js, png] + ([curves] if curves else [])

@@ -115,13 +115,17 @@ def plot_node_change(records: list[dict], dataset: str, model: str, path: Path, 
 def plot_validation_curves(records: list[dict], dataset: str, path: Path,
                            variants: tuple[str, ...] = ("plain", "stlora")) -> Path | None:
     """Validation MAE after each epoch of every run of ``variants`` on ``dataset``, one color per variant, one panel
-    per backbone; None (no plot) while no such run has a validation curve."""
+    per model (four to a row); None (no plot) while no such run has a validation curve."""
     runs = [r for r in records if r["dataset"] == dataset and r["variant"] in variants and r.get("val_mae")]
     models = sorted({r["model"] for r in runs})
     if not models:
         return None
-    fig, axes = plt.subplots(1, len(models), figsize=(max(5.0, 3.6 * len(models)), 3.4), squeeze=False)
-    for ax, model in zip(axes[0], models):
+    cols = min(len(models), 4)
+    rows = -(-len(models) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(5.0, 3.6 * cols), 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(models):]:
+        ax.axis("off")
+    for ax, model in zip(axes.flat, models):
         tails = []
         for color, variant in enumerate(variants):
             group = sorted((r for r in runs if (r["model"], r["variant"]) == (model, variant)), key=lambda r: r["seed"])
@@ -135,7 +139,8 @@ def plot_validation_curves(records: list[dict], dataset: str, path: Path,
         ax.set_ylim(top=np.nanmax(np.concatenate(tails)))  # from epoch 2 on: the first is often far above
         ax.set_xlabel("epoch")
         ax.set_title(model)
-    axes[0][0].set_ylabel("validation MAE")
+    for row in axes:
+        row[0].set_ylabel("validation MAE")
     axes[0][-1].legend(fontsize=7)
     fig.suptitle(f"{dataset}\nvalidation MAE per epoch, every run (dot: its best epoch, the one tested)", fontsize=9)
     fig.tight_layout()

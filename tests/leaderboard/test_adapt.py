@@ -75,3 +75,16 @@ def test_adaptation_study_end_to_end(dated, tmp_path):
     assert all(np.isfinite(s["mae_mean"]) and s["mae_mean"] > 0 for s in report["summary"])
     assert by_arm[(1, "none")]["mae_mean"] == pytest.approx(by_arm[(2, "none")]["mae_mean"])  # same test weeks
     assert files[0].read_text().startswith("# Adaptation to a changed regime") and files[2].stat().st_size > 0
+    assert [f.name for f in files[3:]] == ["val_mae_weeks1.png", "val_mae_weeks2.png"]
+    assert "| 1 | scratch |" in files[0].read_text() and "– (the reference)" in files[0].read_text()
+
+    # --report-only: the same report from the stored records, nothing trained; without the stored `none` arm it
+    # says what is missing
+    again = run_adaptation("STID", "DATED", "DATED", "2024-01-01", [1, 2], [0],
+                           Budget(num_epochs=2, batch_size=64, patience=1), tmp_path / "out", test_weeks=1,
+                           train=False)
+    assert json.loads(again[1].read_text())["summary"] == report["summary"]
+    files[1].unlink()
+    with pytest.raises(ValueError, match=r"K=1, seed 0: no finished none run"):
+        run_adaptation("STID", "DATED", "DATED", "2024-01-01", [1, 2], [0],
+                       Budget(num_epochs=2, batch_size=64, patience=1), tmp_path / "out", test_weeks=1, train=False)

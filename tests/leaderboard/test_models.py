@@ -89,7 +89,8 @@ def test_comparison_end_to_end_through_the_launcher(synthetic_dataset, tmp_path,
     models = ["STID", "STID[input_hidden_size=8]"]
     files = run_model_comparison("TINY", models, "STID", [0, 1], Budget(num_epochs=1, batch_size=32),
                                  tmp_path / "out", ckpt_root=tmp_path / "ckpt")
-    assert [f.name for f in files] == ["comparison.md", "comparison.csv", "comparison.json", "comparison.png"]
+    assert [f.name for f in files] == ["comparison.md", "comparison.csv", "comparison.json", "comparison.png",
+                                      "val_mae.png"]
     result = json.loads(files[2].read_text())
     rows = {r["model"]: r for r in result["models"]}
     assert rows["STID[input_hidden_size=8]"]["params"] < rows["STID"]["params"]  # the setting took effect

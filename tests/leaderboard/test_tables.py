@@ -102,3 +102,16 @@ def test_validation_curves_are_drawn_from_the_records_that_have_them(tmp_path):
     curves = [{**r, "val_mae": [12.0, 11.0 - r["seed"], 11.5]} for r in RECORDS]
     assert "val_mae_D.png" in {f.name for f in plot_all(curves, tmp_path)}
     assert "val_mae_D.png" in {f.name for f in plot_all([r for r in curves if r["variant"] == "plain"], tmp_path)}
+
+
+def test_validation_curves_of_many_models_wrap_four_panels_to_a_row(tmp_path):
+    from PIL import Image
+
+    from stlora_plugin.leaderboard.plots import plot_validation_curves
+
+    records = [{"dataset": "D", "model": f"M{i}", "seed": 0, "variant": "plain", "val_mae": [3.0, 2.0, 2.5]}
+               for i in range(5)]
+    one_row = plot_validation_curves(records[:4], "D", tmp_path / "four.png", ("plain",))
+    two_rows = plot_validation_curves(records, "D", tmp_path / "five.png", ("plain",))
+    (w4, h4), (w5, h5) = Image.open(one_row).size, Image.open(two_rows).size
+    assert w5 == w4 and h5 > 1.5 * h4
