@@ -129,11 +129,12 @@ def plot_validation_curves(records: list[dict], dataset: str, path: Path,
         tails = []
         for color, variant in enumerate(variants):
             group = sorted((r for r in runs if (r["model"], r["variant"]) == (model, variant)), key=lambda r: r["seed"])
+            label = f"{variant} ({len(group)} seeds)" if len(variants) > 1 else f"{len(group)} seeds"
             for i, r in enumerate(group):
                 curve = np.asarray(r["val_mae"], dtype=float)
                 epochs, best = np.arange(1, len(curve) + 1), int(np.nanargmin(curve))
                 ax.plot(epochs, curve, color=f"C{color}", alpha=0.7, lw=1,
-                        label=f"{variant} ({len(group)} seeds)" if i == 0 else None)
+                        label=label if i == 0 else None)
                 ax.plot(epochs[best], curve[best], "o", color=f"C{color}", ms=4)
                 tails.append(curve[1:] if len(curve) > 1 else curve)
         ax.set_ylim(top=np.nanmax(np.concatenate(tails)))  # from epoch 2 on: the first is often far above
