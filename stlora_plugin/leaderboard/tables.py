@@ -41,7 +41,7 @@ def command_line() -> str:
     """The command line that makes these runs (``--report-only`` rebuilds the same tables from them)."""
     args = [shlex.quote(a) for a in sys.argv[1:] if a != "--report-only"]
     program = Path(sys.argv[0])
-    is_cli = program.name == "stlora" or (program.name == "cli.py" and program.parent.name == "stlora_plugin")
+    is_cli = program.name == "stlora" or (program.name == "__main__.py" and program.parent.name == "cli")
     return "stlora " + " ".join(args) if is_cli else " ".join([sys.argv[0], *args])
 
 

@@ -115,3 +115,11 @@ def test_validation_curves_of_many_models_wrap_four_panels_to_a_row(tmp_path):
     two_rows = plot_validation_curves(records, "D", tmp_path / "five.png", ("plain",))
     (w4, h4), (w5, h5) = Image.open(one_row).size, Image.open(two_rows).size
     assert w5 == w4 and h5 > 1.5 * h4
+
+
+@pytest.mark.parametrize("program", ["/venv/bin/stlora", "/src/stlora_plugin/cli/__main__.py"])
+def test_reports_name_the_command_that_makes_their_runs(monkeypatch, program):
+    from stlora_plugin.leaderboard.tables import command_line
+
+    monkeypatch.setattr("sys.argv", [program, "leaderboard", "--report-only", "--out", "my results"])
+    assert command_line() == "stlora leaderboard --out 'my results'"  # --report-only only rewrites the tables
