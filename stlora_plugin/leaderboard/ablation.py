@@ -143,6 +143,7 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
         raise ValueError(f"unknown ablation arms {unknown}; choose from {', '.join(ABLATIONS)}")
     out_dir = Path(out_dir)
     diagnostics, by_node = [], []
+    stored = _stored_diagnostics(out_dir / "ablation.json")
     for dataset in datasets:
         for model in models:
             table = {a: ABLATIONS[a] for a in arms if a != "wide_backbone"}
@@ -151,7 +152,7 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
             sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table, reuse=reuse)
             keys = plan([dataset], [model], seeds, ["plain", *table])
             finished = sweep.run(keys) if train else sweep.records()
-            diagnostics += _diagnostics(sweep, finished, dataset, model, seeds)
+            diagnostics += _diagnostics(sweep, finished, dataset, model, seeds, stored)
             by_node += _distinct_nodes(sweep, finished, dataset, model, seeds)
     records = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root).records()  # every dataset and model
     rows = []
@@ -174,10 +175,12 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     return [md, out_dir / "ablation.json", *(plot for plot in plots if plot)]
 
 
-def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int]) -> list[dict]:
+def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, seeds: list[int],
+                 stored: dict[tuple[str, str, str], dict]) -> list[dict]:
     """:func:`adapter_diagnostics` of every adapter arm of (dataset, model), averaged over ``seeds`` (the row's
     ``seeds``: how many runs it averages). A run's diagnostics come from its record; older records lack them and
-    are read from the run's checkpoints, or left out where those are gone (git keeps records, not checkpoints)."""
+    are read from the run's checkpoints. Where those are gone too (git keeps records, not checkpoints), the arm
+    keeps the row of the previous report (``stored``), so rewriting the tables loses nothing."""
     out = []
     for arm, (kind, _) in sweep.arms.items():
         if kind == "plain":
@@ -194,7 +197,18 @@ def _diagnostics(sweep: Sweep, records: list[dict], dataset: str, model: str, se
         if values:
             out.append({"dataset": dataset, "model": model, "arm": arm, "seeds": len(values),
                         **{k: sum(v[k] for v in values) / len(values) for k in values[0]}})
+        elif (dataset, model, arm) in stored:
+            out.append(stored[(dataset, model, arm)])
     return out
+
+
+def _stored_diagnostics(path: Path) -> dict[tuple[str, str, str], dict]:
+    """(dataset, model, arm) -> its diagnostics row in a previous ``ablation.json`` (the earliest reports did not
+    count their seeds: "–")."""
+    if not path.is_file():
+        return {}
+    rows = json.loads(path.read_text(encoding="utf-8")).get("diagnostics", [])
+    return {(d["dataset"], d["model"], d["arm"]): {"seeds": "–", **d} for d in rows}
 
 
 #: (arm, baseline) pairs split by node: ST-LoRA's gain, and per-node cores against one shared core

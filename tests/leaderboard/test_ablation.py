@@ -59,6 +59,18 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
     assert len((tmp_path / "abl" / "runs" / "runs.jsonl").read_text().splitlines()) == 4
     assert not (tmp_path / "ckpt").exists()
 
+    # records older than their diagnostics, checkpoints gone: the previous report's rows are kept, not dropped
+    runs_file = tmp_path / "abl" / "runs" / "runs.jsonl"
+    runs_file.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "adapter_diagnostics"}) + "\n"
+                                 for r in records))
+    kept = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
+                        arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt", train=False)
+    assert json.loads(kept[1].read_text())["diagnostics"] == report["diagnostics"]
+    (tmp_path / "abl" / "ablation.json").unlink()  # nothing to keep them from: the arms are left out, no error
+    bare = run_ablation(["TINY"], ["STID"], [0], Budget(num_epochs=1, batch_size=64), tmp_path / "abl",
+                        arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt", train=False)
+    assert json.loads(bare[1].read_text())["diagnostics"] == []
+
 
 def test_unknown_arm_is_named(tmp_path):
     with pytest.raises(ValueError, match="unknown ablation arms"):
