@@ -36,8 +36,8 @@ from .. import zoo
 from ..data import period_dataset, step_times
 from ..runtime import OwnStatisticsScaler
 from ..runtime.forecast import predict
-from .sanity import METRIC_FUNCTIONS
 from .plots import plot_validation_curves
+from .sanity import METRIC_FUNCTIONS
 from .sweep import Budget, RunKey, Sweep
 from .tables import p_text, paired_p_value, pm, report_header, sample_std
 

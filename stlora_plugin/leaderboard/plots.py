@@ -121,7 +121,7 @@ def plot_validation_curves(records: list[dict], dataset: str, path: Path,
     if not models:
         return None
     cols = min(len(models), 4)
-    rows = -(-len(models) // cols)
+    rows = (len(models) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(max(5.0, 3.6 * cols), 3.4 * rows), squeeze=False)
     for ax in axes.flat[len(models):]:
         ax.axis("off")
