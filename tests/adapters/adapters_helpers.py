@@ -170,6 +170,7 @@ class PathTracker(BasicTSCallback):
         self.rows = []
 
     @staticmethod
+    @torch.no_grad()
     def measure(model) -> dict:
         nalls = [block.nall for predictor in model.st_lora.predictors for block in predictor.blocks]
         return {"A": sum(float(n.lora_A.norm()) for n in nalls), "B": sum(float(n.lora_B.norm()) for n in nalls),
