@@ -7,6 +7,7 @@ __all__ = ["add_study_commands", "print_leaderboard"]
 
 
 def print_leaderboard(markdown_file) -> None:
+    """A leaderboard's closing tables (average MAE by dataset, efficiency) and where all its files are."""
     text = markdown_file.read_text(encoding="utf-8")
     start = text.index("## Average MAE by dataset")
     print("\n" + text[start:])
