@@ -105,6 +105,7 @@ def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list
     for k, split in periods.items():
         dataset = period_dataset(target, **split)
         names[k] = dataset.name
+        finished = None if train else Sweep(out_dir / f"weeks{k}", budget).records()
         for seed in seeds:
             if train:
                 checkpoint = source_sweep.best_checkpoint(RunKey(source, model, seed, "plain"))
@@ -112,8 +113,7 @@ def run_adaptation(model: str, source: str, target: str, shift: str, weeks: list
                 found = sweep.run([RunKey(dataset.name, model, seed, arm) for arm in ARMS[1:]])
                 unadapted = _unadapted(model, dataset, checkpoint)
             else:
-                found = Sweep(out_dir / f"weeks{k}", budget).records()
-                unadapted = stored.get((k, seed))
+                found, unadapted = finished, stored.get((k, seed))
             records = {r["variant"]: r for r in found if r["seed"] == seed and r["dataset"] == dataset.name}
             missing = [arm for arm in ARMS[1:] if arm not in records] + ["none"] * (unadapted is None)
             if missing:
