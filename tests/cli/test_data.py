@@ -1,0 +1,21 @@
+"""`stlora data`: prepare a dataset into the store and list what the store holds."""
+from stlora_plugin.cli import main
+
+
+def test_data_prepare_and_list(tmp_path, capsys):
+    assert main(["data", "prepare", "generic", "--out", str(tmp_path)]) == 2  # no raw path
+    assert "stlora: error:" in capsys.readouterr().err
+    assert main(["data", "prepare", "synthetic", "--out", str(tmp_path)]) == 0
+    assert "SYNTH-ROAD" in capsys.readouterr().out
+    assert main(["data", "list", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTH-ROAD" in out and "8064" in out and "5min" in out
+
+
+def test_data_prepare_writes_under_stlora_datasets(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STLORA_DATASETS", str(tmp_path / "store"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "prepare", "synthetic"]) == 0
+    folder = tmp_path / "store" / "SYNTH-ROAD"
+    assert (folder / "meta.json").is_file() and not (tmp_path / "datasets").exists()
+    assert folder.stat().st_mode & 0o055 == 0o055  # readable by others, not mode 700
