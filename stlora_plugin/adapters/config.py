@@ -15,8 +15,8 @@ lite        1     1   1  4   diagonal  755 parameters
 ==========  ====  ==  =  ==  ========  =====================================================================
 
 The default is the larger adapter because it was the more accurate on validation in five of six settings
-measured (``results/stlora_defaults_*``; README, "Choosing the defaults"); ``paper`` meets the paper's cost of
-about 1% of the parameters (<= 2% on STID and LSTM) and passes the positive control as well.
+measured (``results/stlora_defaults_*``; ``docs/results_short_budgets.md``, "Choosing the defaults"); ``paper``
+meets the paper's cost of about 1% of the parameters (<= 2% on STID and LSTM) and passes the positive control as well.
 (K predictors of L residual NALL blocks of hidden size D.) The node-specific part costs ``N`` parameters per
 NALL and rank at least (``N r^2`` full, ``N r`` diagonal). Instead of a preset, ``param_budget`` (a share of
 the backbone's parameters, or a count) lets the model pick rank, hidden size and layers when it is built,
