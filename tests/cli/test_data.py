@@ -2,9 +2,8 @@
 from stlora_plugin.cli import main
 
 
-def test_data_prepare_and_list(tmp_path, capsys):
-    assert main(["data", "prepare", "generic", "--out", str(tmp_path)]) == 2  # no raw path
-    assert "stlora: error:" in capsys.readouterr().err
+def test_data_prepare_and_list(tmp_path, capsys, refused):
+    assert "stlora: error:" in refused(["data", "prepare", "generic", "--out", str(tmp_path)])  # no raw path
     assert main(["data", "prepare", "synthetic", "--out", str(tmp_path)]) == 0
     assert "SYNTH-ROAD" in capsys.readouterr().out
     assert main(["data", "list", "--root", str(tmp_path)]) == 0

@@ -3,7 +3,6 @@ traceback, and --debug shows it anyway."""
 import subprocess
 import sys
 
-from stlora_plugin.cli import main
 
 
 def _stlora(*argv) -> subprocess.CompletedProcess:
@@ -18,11 +17,10 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_config_without_cfg_is_refused(tmp_path, capsys):
+def test_config_without_cfg_is_refused(tmp_path, refused):
     bad = tmp_path / "bad.py"
     bad.write_text("x = 1\n")
-    assert main(["train", str(bad)]) == 2
-    assert "defines no CFG" in capsys.readouterr().err
+    assert "defines no CFG" in refused(["train", str(bad)])
 
 
 def test_a_config_with_a_syntax_error_is_one_line_naming_the_place(tmp_path, refused):
