@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 
-
 def _stlora(*argv) -> subprocess.CompletedProcess:
     """``python -m stlora_plugin.cli argv`` in a new process: what a user's shell sees."""
     return subprocess.run([sys.executable, "-m", "stlora_plugin.cli", *map(str, argv)], capture_output=True, text=True)
