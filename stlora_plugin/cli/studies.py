@@ -100,7 +100,7 @@ def add_study_commands(commands) -> None:
     summarize.add_argument("folders", nargs="+", help="leaderboard or ablation output folders, e.g. results/conv*")
     summarize.add_argument("--variants", type=csv_of(str), default=["stlora"],
                            help="arms paired against plain (default: stlora; e.g. stlora,shared_core,wide_backbone)")
-    summarize.add_argument("--out", required=True, help="the markdown file to write")
+    summarize.add_argument("--out", required=True, help="the markdown file to write (its plot: the same name, .png)")
     summarize.set_defaults(func=_cmd_summarize)
 
     ablate = commands.add_parser("ablate", help="ST-LoRA ablations: node-specificity, gate, lambda, K, capacity")

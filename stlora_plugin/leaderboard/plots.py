@@ -6,7 +6,9 @@
 * ``node_change_<dataset>_<model>.png``: per-node change of test MAE (variant − plain, mean over seeds), drawn on
   the sensor map where the dataset has ``locations.csv`` (LOS-LOOP, METR-LA, PEMS-BAY), else sorted bars;
 * ``val_mae_<dataset>.png``: validation MAE after each epoch of every run, plain vs variant (an ablation: every
-  arm), one panel per backbone, the best (tested) epoch marked: whether a budget let validation stop improving.
+  arm), one panel per backbone, the best (tested) epoch marked: whether a budget let validation stop improving;
+* :func:`plot_summary` (``stlora summarize``): the paired difference of every (backbone, dataset) pair over many
+  folders, each seed a dot beside the mean ± std, one panel per dataset: the effect against seed noise at a glance.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .tables import comparisons  # noqa: E402
+from .tables import comparisons, p_text  # noqa: E402
 
-__all__ = ["plot_all", "plot_mae_by_horizon", "plot_node_change", "plot_params_vs_mae", "plot_validation_curves"]
+__all__ = ["plot_all", "plot_mae_by_horizon", "plot_node_change", "plot_params_vs_mae", "plot_summary",
+           "plot_validation_curves"]
 
 
 def plot_mae_by_horizon(records: list[dict], dataset: str, path: Path, variant: str = "stlora") -> Path | None:
@@ -144,6 +147,37 @@ def plot_validation_curves(records: list[dict], dataset: str, path: Path,
         row[0].set_ylabel("validation MAE")
     axes[0][-1].legend(fontsize=7)
     fig.suptitle(f"{dataset}\nvalidation MAE per epoch, every run (dot: its best epoch, the one tested)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_summary(rows: list[dict], path: Path) -> Path | None:
+    """Δ average test MAE (variant − plain) of each summary row (:func:`..summary.summary_rows`): every seed's
+    difference as a dot, the mean ± std as a bar, its paired p in the label; one panel per dataset (MAE units
+    differ between datasets). None (no plot) without rows."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    if not datasets:
+        return None
+    height = max(sum(r["dataset"] == d for r in rows) for d in datasets)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.0 * len(datasets), 1.2 + 0.42 * height), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        cells = [r for r in rows if r["dataset"] == dataset]
+        y = np.arange(len(cells))
+        for i, r in enumerate(cells):
+            color = "tab:blue" if r["diff_mean"] < 0 else "tab:red"
+            ax.errorbar(r["diff_mean"], i, xerr=0 if np.isnan(r["diff_std"]) else r["diff_std"], fmt="D", ms=5,
+                        color=color, capsize=3)
+            ax.scatter(r["seed_diffs"], np.full(len(r["seed_diffs"]), i + 0.18), s=12, color="grey", zorder=3)
+        ax.axvline(0, color="black", linewidth=0.8)
+        names = [r["model"] if r["variant"] == "stlora" else f"{r['model']} {r['variant']}" for r in cells]
+        ax.set_yticks(y, [f"{n} (p {p_text(r['p_value'])})" for n, r in zip(names, cells)], fontsize=8)
+        ax.set_ylim(height - 0.5, -0.5)  # the same row spacing in every panel
+        ax.set_xlabel("Δ test MAE (variant − plain)")
+        ax.set_title(dataset, fontsize=9)
+    fig.suptitle("Paired difference per seed (grey dots), mean ± std over seeds; left of 0: the variant is better",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -5,14 +5,16 @@ ablation); a study such as "ST-LoRA at convergence" spans a dozen folders. :func
 and :func:`render_summary` writes the table a reader checks first: plain and variant MAE, the difference
 ``variant − plain`` (mean ± std over the seeds both have), its paired p-value, the budget and epochs actually
 trained, the adapter's parameter share and the time overhead, with the folder each row comes from.
+:func:`write_summary` draws the same differences, seed by seed, beside the table (``<out>.png``).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .plots import plot_summary
 from .sweep import Budget, Sweep, records_folder
-from .tables import command_line, comparisons, efficiency, p_text, pm
+from .tables import command_line, comparisons, efficiency, p_text, pm, seed_differences
 
 __all__ = ["read_folder", "render_summary", "summary_rows", "write_summary"]
 
@@ -45,8 +47,9 @@ def summary_rows(folders, variants=("stlora",), baseline: str = "plain") -> list
                     continue
                 pair = [r for r in records if (r["dataset"], r["model"]) == (row["dataset"], row["model"])
                         and r["variant"] in (baseline, variant)]
+                seed_diffs = seed_differences(records, row["dataset"], row["model"], baseline, variant)
                 rows.append({**row, **costs[(row["dataset"], row["model"])], "folder": str(folder),
-                             "budget": _budget(pair)})
+                             "budget": _budget(pair), "seed_diffs": list(seed_diffs.values())})
     return rows
 
 
@@ -69,8 +72,13 @@ def render_summary(rows: list[dict]) -> str:
 
 
 def write_summary(folders, out: str | os.PathLike, variants=("stlora",)) -> Path:
-    """Write :func:`render_summary` of ``folders`` to ``out`` (a ``.md`` file); returns its path."""
+    """Write :func:`render_summary` of ``folders`` to ``out`` (a ``.md`` file) and, where a pair has runs, its plot
+    to ``out`` with ``.png`` (:func:`.plots.plot_summary`), shown under the table; returns the table's path."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_summary(summary_rows(folders, variants)), encoding="utf-8")
+    rows = summary_rows(folders, variants)
+    text = render_summary(rows)
+    if plot_summary(rows, out.with_suffix(".png")):
+        text += f"\n![Δ per seed]({out.with_suffix('.png').name})\n"
+    out.write_text(text, encoding="utf-8")
     return out

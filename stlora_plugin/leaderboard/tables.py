@@ -21,7 +21,7 @@ from ..runtime.protocol import HORIZONS as PROTOCOL_HORIZONS, INPUT_LEN, METRICS
 
 __all__ = ["HORIZONS", "METRICS", "command_line", "comparisons", "efficiency", "horizon_sections", "mean_epochs",
            "mean_field", "p_text", "paired_p_value", "pm", "render_markdown", "report_header", "sample_std",
-           "validation_delta", "write_tables"]
+           "seed_differences", "validation_delta", "write_tables"]
 
 #: (metrics section, column label) of every horizon the protocol reports, then the average over the horizon
 HORIZONS = tuple((f"horizon_{h}", f"@{h}") for h in PROTOCOL_HORIZONS) + (("overall", "avg"),)
@@ -119,6 +119,15 @@ def comparisons(records: list[dict], baseline: str = "plain", variant: str = "st
                              "diff_mean": d.mean(), "diff_std": sample_std(d),
                              "p_value": paired_p_value(b, a), "baseline": baseline, "variant": variant})
     return rows
+
+
+def seed_differences(records: list[dict], dataset: str, model: str, baseline: str = "plain",
+                     variant: str = "stlora", section: str = "overall", metric: str = "MAE") -> dict[int, float]:
+    """``variant − baseline`` of each seed both arms have: the values whose mean and spread :func:`comparisons`
+    reports as ``diff_mean`` and ``diff_std``."""
+    runs = _by_run(records)
+    base, var = runs.get((dataset, model, baseline), {}), runs.get((dataset, model, variant), {})
+    return {s: _value(var[s], section, metric) - _value(base[s], section, metric) for s in sorted(set(base) & set(var))}
 
 
 def validation_delta(records: list[dict], dataset: str, model: str, baseline: str, variant: str) -> dict:

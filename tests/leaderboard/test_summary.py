@@ -38,6 +38,7 @@ def test_one_row_per_pair_with_paired_statistics(folders):
     board, ablation = folders
     (lstm,) = summary_rows([board])
     assert lstm["diff_mean"] == pytest.approx(-2.5 / 3) and lstm["seeds"] == 3
+    assert lstm["seed_diffs"] == pytest.approx([-1.0, -0.5, -1.0])  # what the plot draws, seed by seed
     assert lstm["p_value"] == pytest.approx(stats.ttest_rel([9.0, 10.5, 11.0], [10.0, 11.0, 12.0]).pvalue)
     assert (lstm["base_epochs"], lstm["epochs"]) == (20, 30) and lstm["adapter_percent"] == pytest.approx(10.0)
     assert lstm["time_overhead_percent"] == pytest.approx(50.0) and lstm["budget"] == "≤ 100 ep., patience 5, recipe batch"
@@ -64,9 +65,16 @@ def test_a_folder_without_runs_is_named(tmp_path):
         read_folder(tmp_path)
 
 
-def test_summarize_command_writes_the_table(folders, tmp_path, capsys):
+def test_summarize_command_writes_the_table_and_its_plot(folders, tmp_path, capsys):
     board, _ = folders
     main(["summarize", str(board), "--out", str(tmp_path / "sum.md")])
     text = (tmp_path / "sum.md").read_text()
     assert text.startswith("Command: `") and "| LSTM | D | stlora |" in text
     assert "written:" in capsys.readouterr().out
+    assert text.rstrip().endswith("![Δ per seed](sum.png)") and (tmp_path / "sum.png").stat().st_size > 0
+
+
+def test_no_pair_no_plot(folders, tmp_path):
+    _, ablation = folders  # no stlora arm to pair with plain
+    main(["summarize", str(ablation), "--out", str(tmp_path / "sum.md")])
+    assert "![" not in (tmp_path / "sum.md").read_text() and not (tmp_path / "sum.png").exists()
