@@ -74,6 +74,14 @@ def test_summarize_command_writes_the_table_and_its_plot(folders, tmp_path, caps
     assert text.rstrip().endswith("![Δ per seed](sum.png)") and (tmp_path / "sum.png").stat().st_size > 0
 
 
+def test_one_seed_is_drawn_without_a_spread(tmp_path):
+    _write(tmp_path / "one", [_record("GWNet", "plain", 0, 4.0), _record("GWNet", "stlora", 0, 3.5)])
+    (row,) = summary_rows([tmp_path / "one"])
+    assert row["seed_diffs"] == [-0.5] and row["diff_std"] != row["diff_std"]  # NaN: one seed has no spread
+    main(["summarize", str(tmp_path / "one"), "--out", str(tmp_path / "one.md")])
+    assert (tmp_path / "one.png").is_file() and "| -0.500 ± – | – |" in (tmp_path / "one.md").read_text()
+
+
 def test_no_pair_no_plot(folders, tmp_path):
     _, ablation = folders  # no stlora arm to pair with plain
     main(["summarize", str(ablation), "--out", str(tmp_path / "sum.md")])
