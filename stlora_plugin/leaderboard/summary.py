@@ -78,7 +78,7 @@ def write_summary(folders, out: str | os.PathLike, variants=("stlora",)) -> Path
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = summary_rows(folders, variants)
     text = render_summary(rows)
-    if plot_summary(rows, out.with_suffix(".png")):
-        text += f"\n![Δ per seed]({out.with_suffix('.png').name})\n"
+    if plot := plot_summary(rows, out.with_suffix(".png")):
+        text += f"\n![Δ per seed]({plot.name})\n"
     out.write_text(text, encoding="utf-8")
     return out

@@ -101,6 +101,12 @@ def _value(record, section, metric):
     return 100 * v if metric == "MAPE" else v
 
 
+def _paired_values(base: dict, variant: dict, seeds, section: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline's and the variant's value of ``metric`` in ``section``, seed by seed (runs by seed)."""
+    return (np.array([_value(base[s], section, metric) for s in seeds]),
+            np.array([_value(variant[s], section, metric) for s in seeds]))
+
+
 def comparisons(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:
     """One row per (dataset, model, horizon, metric): baseline and variant mean/std, paired difference, p-value."""
     rows = []
@@ -110,8 +116,7 @@ def comparisons(records: list[dict], baseline: str = "plain", variant: str = "st
             continue
         for section, label in horizon_sections([*base.values(), *by_seed.values()]):
             for metric in METRICS:
-                a = np.array([_value(base[s], section, metric) for s in seeds])
-                b = np.array([_value(by_seed[s], section, metric) for s in seeds])
+                a, b = _paired_values(base, by_seed, seeds, section, metric)
                 d = b - a
                 rows.append({"dataset": dataset, "model": model, "horizon": label, "metric": metric,
                              "seeds": len(seeds), "base_mean": a.mean(), "base_std": sample_std(a),
@@ -127,7 +132,9 @@ def seed_differences(records: list[dict], dataset: str, model: str, baseline: st
     reports as ``diff_mean`` and ``diff_std``."""
     runs = _by_run(records)
     base, var = runs.get((dataset, model, baseline), {}), runs.get((dataset, model, variant), {})
-    return {s: _value(var[s], section, metric) - _value(base[s], section, metric) for s in sorted(set(base) & set(var))}
+    seeds = sorted(set(base) & set(var))
+    a, b = _paired_values(base, var, seeds, section, metric)
+    return dict(zip(seeds, (b - a).tolist()))
 
 
 def validation_delta(records: list[dict], dataset: str, model: str, baseline: str, variant: str) -> dict:
