@@ -73,12 +73,15 @@ def render_summary(rows: list[dict]) -> str:
 
 def write_summary(folders, out: str | os.PathLike, variants=("stlora",)) -> Path:
     """Write :func:`render_summary` of ``folders`` to ``out`` (a ``.md`` file) and, where a pair has runs, its plot
-    to ``out`` with ``.png`` (:func:`.plots.plot_summary`), shown under the table; returns the table's path."""
+    to ``out`` with ``.png`` (:func:`.plots.plot_summary`), shown under the table; returns the table's path. Without
+    a pair, a plot an earlier summary left at that path is removed: it would no longer match its table."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = summary_rows(folders, variants)
     text = render_summary(rows)
     if plot := plot_summary(rows, out.with_suffix(".png")):
         text += f"\n![Δ per seed]({plot.name})\n"
+    else:
+        out.with_suffix(".png").unlink(missing_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

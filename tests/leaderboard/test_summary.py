@@ -83,6 +83,8 @@ def test_one_seed_is_drawn_without_a_spread(tmp_path):
 
 
 def test_no_pair_no_plot(folders, tmp_path):
-    _, ablation = folders  # no stlora arm to pair with plain
+    board, ablation = folders  # the ablation has no stlora arm to pair with plain
+    main(["summarize", str(board), "--out", str(tmp_path / "sum.md")])
+    assert (tmp_path / "sum.png").exists()  # rewritten without a pair, the summary drops the plot it drew before
     main(["summarize", str(ablation), "--out", str(tmp_path / "sum.md")])
     assert "![" not in (tmp_path / "sum.md").read_text() and not (tmp_path / "sum.png").exists()
