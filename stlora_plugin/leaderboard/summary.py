@@ -79,9 +79,10 @@ def write_summary(folders, out: str | os.PathLike, variants=("stlora",)) -> Path
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = summary_rows(folders, variants)
     text = render_summary(rows)
-    if plot := plot_summary(rows, out.with_suffix(".png")):
+    plot = out.with_suffix(".png")
+    if plot_summary(rows, plot):
         text += f"\n![Δ per seed]({plot.name})\n"
     else:
-        out.with_suffix(".png").unlink(missing_ok=True)
+        plot.unlink(missing_ok=True)
     out.write_text(text, encoding="utf-8")
     return out
