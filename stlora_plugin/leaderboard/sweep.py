@@ -369,9 +369,10 @@ def _key(record: dict) -> RunKey:
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:
-    """All run keys, arm by arm over the seeds, ``plain`` first: freeze-mode arms build on the plain run of their
-    seed, and a long comparison stopped part way has its first arms trained for every seed (a paired table)."""
+    """All run keys, seed by seed, each seed's arms ``plain`` first: every finished seed is a complete pair (the
+    statistics are paired by seed), so a long comparison stopped part way already compares, and a freeze-mode arm
+    comes after the plain run it builds on."""
     for name in models:
         zoo.model_class(name)  # clear error for unknown names
     order = sorted(dict.fromkeys(variants), key=lambda v: v != "plain")
-    return [RunKey(d, m, s, v) for d in datasets for m in models for v in order for s in seeds]
+    return [RunKey(d, m, s, v) for d in datasets for m in models for s in seeds for v in order]

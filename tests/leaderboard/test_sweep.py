@@ -20,9 +20,10 @@ def datasets_env(synthetic_dataset, monkeypatch, tmp_path):
     return root
 
 
-def test_plan_trains_plain_first_and_each_arm_over_all_seeds():
-    keys = plan(["D"], ["STID"], [0, 1], ["freeze", "plain"])
-    assert [(k.variant, k.seed) for k in keys] == [("plain", 0), ("plain", 1), ("freeze", 0), ("freeze", 1)]
+def test_plan_goes_seed_by_seed_with_plain_first():
+    keys = plan(["D"], ["STID"], [0, 1], ["freeze", "stlora", "plain"])
+    assert [(k.variant, k.seed) for k in keys] == [("plain", 0), ("freeze", 0), ("stlora", 0),
+                                                   ("plain", 1), ("freeze", 1), ("stlora", 1)]
     with pytest.raises(ValueError, match="this sweep has plain, stlora, freeze"):
         Sweep("x", Budget()).config(RunKey("D", "STID", 0, "lora"))
     with pytest.raises(ValueError, match="unknown kinds"):
