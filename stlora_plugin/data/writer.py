@@ -22,11 +22,12 @@ import pandas as pd
 
 from ..runtime.protocol import METRICS, SPLIT
 
-__all__ = ["PreparedDataset", "make_timestamps", "split_lengths", "write_dataset"]
+__all__ = ["PreparedDataset", "days_unseen_in_training", "make_timestamps", "split_lengths", "write_dataset"]
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: The null value of the benchmark's masked metrics: readings equal to it (or NaN) count as missing.
 NULL_VALUE = 0.0
 #: Above this share of missing readings, preparing a dataset warns.
@@ -70,6 +71,15 @@ def make_timestamps(num_steps: int, step_minutes: int, start: str | None = None)
     return np.stack([tod, dow], axis=1).astype(np.float32)
 
 
+def days_unseen_in_training(timestamps: np.ndarray) -> list[str]:
+    """The days of week that validation or test hold and the training split does not (``timestamps`` as
+    :func:`make_timestamps` writes them, for the whole series): a model's day-of-week embedding for them gets no
+    training signal and stays at its initial value (a one-week series such as LOS-LOOP)."""
+    days = np.floor(np.asarray(timestamps)[:, 1] * 7 + 1e-4).astype(int)
+    train = split_lengths(len(days))[0]
+    return [DAY_NAMES[d] for d in sorted(set(days[train:]) - set(days[:train]))]
+
+
 def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.PathLike, name: str, *,
                   step_minutes: int, start: str | None = None, domain: str = "traffic",
                   force: bool = False, description: str = "",
@@ -94,15 +104,21 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     if missing > MISSING_WARN_SHARE:
         logger.warning("%s: %.1f%% of the readings are missing (NaN or %s); the masked metrics score only the rest",
                        name, 100 * missing, NULL_VALUE)
+    timestamps = make_timestamps(num_steps, step_minutes, start)
+    unseen = days_unseen_in_training(timestamps)
+    if unseen:
+        logger.warning("%s: validation or test hold %s, which the training split (its first %d%%) never does: a model's "
+                       "day-of-week embedding for these days is never trained; prefer models or settings without "
+                       "day-of-week inputs on these data", name, ", ".join(unseen), round(100 * SPLIT[0]))
     meta = {
         "name": name, "domain": domain, "description": description, "frequency (minutes)": step_minutes,
         "start": start, "shape": [num_steps, num_nodes], "num_time_steps": num_steps, "num_vars": num_nodes,
         "has_graph": adj is not None, "nan_share": nan_share, "zero_share": zero_share,
-        "timestamps": ["time of day", "day of week"],
+        "timestamps": ["time of day", "day of week"], "days of week unseen in training": unseen,
         "regular_settings": {"train_val_test_ratio": list(SPLIT), "norm_each_channel": False, "rescale": True,
                              "metrics": list(METRICS), "null_val": NULL_VALUE},
     }
-    _write_atomically(target, data, make_timestamps(num_steps, step_minutes, start), adj, locations, meta)
+    _write_atomically(target, data, timestamps, adj, locations, meta)
     logger.debug("wrote %s: %d steps x %d nodes, NaN %.2f%%, zero %.2f%%",
                 target, num_steps, num_nodes, 100 * nan_share, 100 * zero_share)
     return PreparedDataset(target, num_steps, num_nodes, step_minutes, nan_share, zero_share)

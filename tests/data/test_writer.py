@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from stlora_plugin.data import make_timestamps, split_lengths, write_dataset
+from stlora_plugin.data.writer import days_unseen_in_training
 
 
 def test_timestamps_index_based_and_calendar():
@@ -19,6 +20,20 @@ def test_timestamps_index_based_and_calendar():
     assert tue[18, 1] == pytest.approx(2 / 7)  # midnight rolls to Wednesday
     with pytest.raises(ValueError, match="divide a day"):
         make_timestamps(10, 7)
+
+
+def test_days_of_week_the_training_split_never_sees_are_named(tmp_path, caplog):
+    # LOS-LOOP: one week of 5-minute steps from Thursday 2012-03-01; training ends early on Monday
+    week = np.random.default_rng(0).random((2016, 3)) + 1
+    write_dataset(week, None, tmp_path, "WEEK", step_minutes=5, start="2012-03-01")
+    assert json.loads((tmp_path / "WEEK" / "meta.json").read_text())["days of week unseen in training"] == \
+        ["Tuesday", "Wednesday"]
+    assert "WEEK: validation or test hold Tuesday, Wednesday" in caplog.text
+    caplog.clear()
+    write_dataset(np.ones((24 * 21, 3)), None, tmp_path, "WEEKS", step_minutes=60, start="2012-03-01")
+    assert json.loads((tmp_path / "WEEKS" / "meta.json").read_text())["days of week unseen in training"] == []
+    assert "day-of-week" not in caplog.text
+    assert days_unseen_in_training(make_timestamps(288 * 3, 5, "2012-03-01")) == ["Saturday"]  # Thu, Fri / Sat
 
 
 def test_layout_read_by_basicts(tmp_path):
