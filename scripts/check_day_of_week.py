@@ -1,0 +1,59 @@
+"""How much a trained run's score depends on the day of week it reads: its best-validation checkpoint evaluated on
+validation and test twice, with the real day of week and with every input's day set to one day (default Thursday).
+
+    python scripts/check_day_of_week.py results/convergence_los_d2stgnn LOS-LOOP D2STGNN plain 0
+
+The run is the one a comparison trained into that output folder (its checkpoint under ``checkpoints/``), with the
+comparison's default budget settings. A large change means the score rests on day-of-week embeddings, e.g. of days
+the training split never holds (``"days of week unseen in training"`` in the dataset's ``meta.json``).
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+
+import torch
+
+from stlora_plugin.data.writer import DAY_NAMES
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep
+from stlora_plugin.runtime.forecast import forecasts, load_checkpoint_model
+
+
+def split_mae(cfg, model, mean, std, split: str) -> float:
+    pairs = list(forecasts(cfg, model, mean, std, split))
+    return sum((p - t).abs().sum().item() for p, t in pairs) / sum(t.numel() for _, t in pairs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for name in ("out", "dataset", "model", "variant"):
+        parser.add_argument(name)
+    parser.add_argument("seed", type=int)
+    parser.add_argument("--day", default="Thursday", choices=DAY_NAMES)
+    args = parser.parse_args()
+    sweep = Sweep(args.out, Budget())
+    key = RunKey(args.dataset, args.model, args.seed, args.variant)
+    cfg = sweep.config(key, resume=True)
+    if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters:
+        raise SystemExit(f"{args.model} does not read timestamps: the day of week cannot change its forecasts")
+    checkpoints = sorted((sweep.ckpt_root / key.slug).glob(f"*/{args.model}_best_val_MAE.pt"))
+    if not checkpoints:
+        raise SystemExit(f"no best-validation checkpoint of {key.slug} under {sweep.ckpt_root}")
+    model, mean, std = load_checkpoint_model(cfg, checkpoints[0])
+    forward = model.forward
+
+    def fixed_day(inputs, inputs_timestamps, **kwargs):
+        timestamps = inputs_timestamps.clone()
+        timestamps[..., 1] = DAY_NAMES.index(args.day) / 7
+        return forward(inputs, inputs_timestamps=timestamps, **kwargs)
+
+    with torch.no_grad():
+        for label, call in (("real day of week", forward), (f"every day read as {args.day}", fixed_day)):
+            model.forward = call
+            print(f"{key.slug}, {label}: " + ", ".join(
+                f"{split} MAE {split_mae(cfg, model, mean, std, split):.3f}" for split in ("val", "test")), flush=True)
+
+
+if __name__ == "__main__":
+    main()
