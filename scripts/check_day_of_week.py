@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import inspect
-from pathlib import Path
 
 import torch
+from basicts.metrics import masked_mae
+from basicts.utils.mask import null_val_mask
 
 from stlora_plugin.data.writer import DAY_NAMES
 from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep
@@ -21,8 +22,10 @@ from stlora_plugin.runtime.forecast import forecasts, load_checkpoint_model
 
 
 def split_mae(cfg, model, mean, std, split: str) -> float:
+    """The masked MAE of ``split``, as the benchmark scores it (readings equal to ``null_val`` left out)."""
     pairs = list(forecasts(cfg, model, mean, std, split))
-    return sum((p - t).abs().sum().item() for p, t in pairs) / sum(t.numel() for _, t in pairs)
+    prediction, target = torch.cat([p for p, _ in pairs]), torch.cat([t for _, t in pairs])
+    return float(masked_mae(prediction, target, null_val_mask(target, cfg.null_val)))
 
 
 def main() -> None:
@@ -37,10 +40,11 @@ def main() -> None:
     cfg = sweep.config(key, resume=True)
     if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters:
         raise SystemExit(f"{args.model} does not read timestamps: the day of week cannot change its forecasts")
-    checkpoints = sorted((sweep.ckpt_root / key.slug).glob(f"*/{args.model}_best_val_MAE.pt"))
-    if not checkpoints:
-        raise SystemExit(f"no best-validation checkpoint of {key.slug} under {sweep.ckpt_root}")
-    model, mean, std = load_checkpoint_model(cfg, checkpoints[0])
+    try:
+        checkpoint = sweep.best_checkpoint(key)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
+    model, mean, std = load_checkpoint_model(cfg, checkpoint)
     forward = model.forward
 
     def fixed_day(inputs, inputs_timestamps, **kwargs):
