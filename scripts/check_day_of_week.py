@@ -4,21 +4,23 @@ validation and test twice, with the real day of week and with every input's day 
     python scripts/check_day_of_week.py results/convergence_los_d2stgnn LOS-LOOP D2STGNN plain 0
 
 The run is the one a comparison trained into that output folder (its checkpoint under ``checkpoints/``), with the
-comparison's default budget settings. A large change means the score rests on day-of-week embeddings, e.g. of days
-the training split never holds (``"days of week unseen in training"`` in the dataset's ``meta.json``).
+comparison's default budget settings, reading the day of week (runs trained before the recipes turned it off on
+such data). A large change means the score rests on day-of-week embeddings, e.g. of days the training split never
+holds (``"days of week unseen in training"`` in the dataset's ``meta.json``).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 
 import torch
 from basicts.metrics import masked_mae
 from basicts.utils.mask import null_val_mask
 
-from stlora_plugin.data.writer import DAY_NAMES
 from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep
 from stlora_plugin.runtime.forecast import forecasts, load_checkpoint_model
+from stlora_plugin.runtime.protocol import DAY_NAMES, DAY_OF_WEEK_FIELDS
 
 
 def split_mae(cfg, model, mean, std, split: str) -> float:
@@ -35,11 +37,13 @@ def main() -> None:
     parser.add_argument("seed", type=int)
     parser.add_argument("--day", default="Thursday", choices=DAY_NAMES)
     args = parser.parse_args()
-    sweep = Sweep(args.out, Budget())
     key = RunKey(args.dataset, args.model, args.seed, args.variant)
+    cfg = Sweep(args.out, Budget()).config(key, resume=True)
+    switches = [f.name for f in dataclasses.fields(cfg.model_config) if f.name in DAY_OF_WEEK_FIELDS]
+    if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters or not switches:
+        raise SystemExit(f"{args.model} does not read the day of week: it cannot change its forecasts")
+    sweep = Sweep(args.out, Budget(backbone={switches[0]: True}))
     cfg = sweep.config(key, resume=True)
-    if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters:
-        raise SystemExit(f"{args.model} does not read timestamps: the day of week cannot change its forecasts")
     try:
         checkpoint = sweep.best_checkpoint(key)
     except FileNotFoundError as error:

@@ -7,7 +7,9 @@ LargeST's), pinned by ``tests/test_zoo.py``. A shorter run scales the recipe in 
 milestone, and the curriculum's warm-up and stage length, move to the same fraction of the run (at least epoch 1;
 milestones that coincide merge), and the curriculum's step grows so the whole horizon is trained by the same
 fraction of the run as published; from 100 epochs on the recipe is kept as published. Early stopping
-(``--patience``) is a budget setting, not part of a recipe (``runtime.EarlyStopping``).
+(``--patience``) is a budget setting, not part of a recipe (``runtime.EarlyStopping``). One rule follows the data
+(:func:`dataset_settings`): where validation or test hold days of week that training never does, models read no
+day of week.
 ``experiment(Model, dataset)`` turns a row into a BasicTS config under the benchmark protocol; a model wrapped
 by ``st_lora`` finds its row through its backbone, so a plain config and its ST-LoRA twin differ only by the
 model class (``named_experiment(name, dataset, stlora=True)`` by name).
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -31,14 +34,16 @@ from torch.optim.lr_scheduler import MultiStepLR
 from .adapters import st_lora
 from .backbones import AGCRN, D2STGNN, LSTM, STAEformer, STGCN, GWNet
 from .runtime import benchmark_config
-from .runtime.protocol import OUTPUT_LEN
+from .runtime.protocol import DAY_OF_WEEK_FIELDS, OUTPUT_LEN, unseen_days
 from .sepnet import PUBLISHED as SEPNET_DEFAULTS_PUBLISHED, VARIANTS as SEPNET_VARIANTS, STSepNet, STSepNetConfig
 
 __all__ = ["RECIPES", "RECIPE_EPOCHS", "Curriculum", "Recipe", "SEPNET", "SEPNET_PUBLISHED_TRAINING",
-           "SEPNET_TRAINING", "WRAPPED", "backbone_of", "experiment", "model_class", "named_experiment",
-           "parse_model", "parse_value", "sepnet_experiment", "split_models",
+           "SEPNET_TRAINING", "WRAPPED", "backbone_of", "dataset_settings", "experiment", "model_class",
+           "named_experiment", "parse_model", "parse_value", "sepnet_experiment", "split_models",
            "LSTMSTLoRA", "STGCNSTLoRA", "GWNetSTLoRA", "AGCRNSTLoRA", "D2STGNNSTLoRA", "STAEformerSTLoRA",
            "STIDSTLoRA"]
+
+logger = logging.getLogger(__name__)
 
 
 #: The run length the published recipes are written for; shorter runs scale them (:meth:`Recipe.scaled`).
@@ -264,11 +269,23 @@ def experiment(model: type, dataset: str | os.PathLike, *, model_overrides: dict
     """
     recipe = RECIPES[backbone_of(model)]
     config_class = getattr(model, "Config", None) or recipe.config_class
-    config = config_class(**{**recipe.config, **(model_overrides or {})})
+    config = config_class(**{**recipe.config, **dataset_settings(config_class, dataset), **(model_overrides or {})})
     params = recipe.train_overrides(overrides)
     params["callbacks"] = params["callbacks"] + list(overrides.pop("callbacks", []))
     params.update(overrides)
     return benchmark_config(model, config, dataset, **params)
+
+
+def dataset_settings(config_class: type, dataset: str | os.PathLike) -> dict:
+    """What the recipes change for ``dataset``: no day-of-week input (``DAY_OF_WEEK_FIELDS`` off) when its
+    validation or test hold days of week that training never does (a one-week series such as LOS-LOOP), where an
+    untrained day-of-week embedding would decide the score."""
+    fields = [f.name for f in dataclasses.fields(config_class) if f.name in DAY_OF_WEEK_FIELDS]
+    unseen = unseen_days(dataset) if fields else []
+    if unseen:
+        logger.info("%s: validation or test hold %s, never in training: %s reads no day of week (%s)",
+                    dataset, ", ".join(unseen), config_class.__name__, ", ".join(f"{f}=False" for f in fields))
+    return {name: False for name in fields} if unseen else {}
 
 
 def sepnet_experiment(dataset: str | os.PathLike, horizon: int | None = None, *, published: bool = False,

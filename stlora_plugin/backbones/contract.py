@@ -12,8 +12,9 @@ from typing import Optional
 import torch
 
 from stlora_plugin.runtime import load_supports
+from stlora_plugin.runtime.protocol import day_index
 
-__all__ = ["require_set", "check_positive", "check_num_nodes", "load_graph"]
+__all__ = ["require_set", "check_positive", "check_num_nodes", "input_days", "load_graph"]
 
 FILLED_BY = "benchmark_config fills it from the dataset"
 
@@ -60,3 +61,11 @@ def load_graph(dataset: Optional[str], kind: str, num_nodes: int, model: str) ->
         raise ValueError(f"the graph of dataset '{dataset}' has {supports.shape[-1]} nodes but {model} was built "
                          f"for {num_nodes} (num_nodes); use the same dataset for both")
     return supports
+
+
+def input_days(inputs_timestamps: torch.Tensor, day_of_week: bool) -> torch.Tensor:
+    """``[B, L]`` long: the day of week (0 = Monday) of each input step, or 0 for every step when the model reads
+    no day of week (``day_of_week=False``: its day-of-week embedding is one learned vector)."""
+    if not day_of_week:
+        return torch.zeros(inputs_timestamps.shape[:-1], dtype=torch.long, device=inputs_timestamps.device)
+    return day_index(inputs_timestamps[..., 1]).long()

@@ -18,8 +18,8 @@ Graphs of the diffusion model, each taken to orders 1..k_s with the diagonal rem
   reference (BasicTS stores its double-transition supports transposed); graphs are applied as
   ``(A h)_n = sum_m A[n, m] h_m``, so with ``P^T`` a node gathers from the nodes whose roads lead to it.
 
-Time of day and day of week come from ``inputs_timestamps`` (embeddings ``T_tod``, ``T_dow``); the
-estimation gates see them together with the node embeddings ``E_u``, ``E_d``.
+Time of day and day of week come from ``inputs_timestamps`` (embeddings ``T_tod``, ``T_dow``; ``day_of_week=False``
+makes ``T_dow`` one learned vector); the estimation gates see them together with the node embeddings ``E_u``, ``E_d``.
 """
 
 import math
@@ -32,7 +32,7 @@ from torch import nn
 
 from basicts.configs import BasicTSModelConfig
 
-from .contract import check_num_nodes, check_positive, load_graph, require_set
+from .contract import check_num_nodes, check_positive, input_days, load_graph, require_set
 from .d2stgnn_blocks import DecoupleLayer
 
 __all__ = ["D2STGNNConfig", "D2STGNN"]
@@ -52,6 +52,9 @@ class D2STGNNConfig(BasicTSModelConfig):
     hidden_dim: int = field(default=32, metadata={"help": "Hidden size D of the decoupled layers."})
     node_dim: int = field(default=12, metadata={"help": "Size of each node embedding E_u, E_d."})
     time_emb_dim: int = field(default=12, metadata={"help": "Size of the time-of-day and day-of-week embeddings."})
+    day_of_week: bool = field(default=True, metadata={
+        "help": "Read the day of week (False: one learned vector for every day; for data whose validation or test "
+                "hold days of week that training never does)."})
     num_layers: int = field(default=5, metadata={"help": "Decoupled layers; each shortens the series by k_t - 1."})
     k_s: int = field(default=2, metadata={"help": "Graph orders per graph (diffusion steps)."})
     k_t: int = field(default=3, metadata={"help": "Temporal window of the localized convolution."})
@@ -151,11 +154,12 @@ class D2STGNN(nn.Module):
         self.register_buffer("road_graph", load_graph(config.dataset, "doubletransition", self.num_nodes, "D2STGNN"),
                              persistent=False)
         self.input_len, self.output_len, self.k_s = config.input_len, config.output_len, config.k_s
+        self.day_of_week = config.day_of_week
         forecast_steps = config.output_len // config.gap
 
         self.embedding = nn.Linear(1, config.hidden_dim)
         self.tod_emb = nn.Parameter(torch.empty(self.steps_per_day, config.time_emb_dim))
-        self.dow_emb = nn.Parameter(torch.empty(7, config.time_emb_dim))
+        self.dow_emb = nn.Parameter(torch.empty(7 if config.day_of_week else 1, config.time_emb_dim))
         self.node_emb_u = nn.Parameter(torch.empty(self.num_nodes, config.node_dim))
         self.node_emb_d = nn.Parameter(torch.empty(self.num_nodes, config.node_dim))
         self.graph_learner = DynamicGraphLearner(input_len=config.input_len, hidden_dim=config.hidden_dim,
@@ -188,7 +192,7 @@ class D2STGNN(nn.Module):
         if length != self.input_len:
             raise ValueError(f"inputs has {length} steps but D2STGNN was built for {self.input_len} (input_len)")
         tod = self.tod_emb[(inputs_timestamps[..., 0] * self.steps_per_day).floor().long()]   # [B, L, d_t]
-        dow = self.dow_emb[(inputs_timestamps[..., 1] * 7).floor().long()]                   # [B, L, d_t]
+        dow = self.dow_emb[input_days(inputs_timestamps, self.day_of_week)]                   # [B, L, d_t]
         nodes_u = self.node_emb_u.expand(batch, length, -1, -1)                            # [B, L, N, d_n]
         nodes_d = self.node_emb_d.expand(batch, length, -1, -1)
         context = torch.cat([tod.unsqueeze(2).expand(-1, -1, nodes, -1), dow.unsqueeze(2).expand(-1, -1, nodes, -1),

@@ -6,7 +6,7 @@ https://arxiv.org/abs/2404.07919), whose setting this module follows.
 
 Every node's series is an independent sample of the same sequence model:
 
-    e_t = W_in x_{t,v} + b_in                        (per-step projection, x = [value, tod, dow])
+    e_t = W_in x_{t,v} + b_in                        (per-step projection, x = [value, tod, dow] or [value, tod])
     h_t = LSTM(e_t, h_{t-1})                         (num_layers stacked cells, hidden_size units)
     yhat_v = W_2 ReLU(W_1 h_L + b_1) + b_2           (all H horizon steps at once from the last state)
 
@@ -36,6 +36,9 @@ class LSTMConfig(BasicTSModelConfig):
     output_len: int = field(default=12, metadata={"help": "Forecast horizon H."})
     use_time_features: bool = field(default=True, metadata={
         "help": "Append time of day and day of week to each step's value (3 input channels instead of 1)."})
+    day_of_week: bool = field(default=True, metadata={
+        "help": "With time features, include the day of week (False: time of day only, 2 input channels; for data "
+                "whose validation or test hold days of week that training never does)."})
     embed_dim: int = field(default=32, metadata={"help": "Width of the per-step input projection."})
     hidden_size: int = field(default=64, metadata={"help": "LSTM hidden units per layer."})
     num_layers: int = field(default=2, metadata={"help": "Stacked LSTM layers."})
@@ -69,7 +72,8 @@ class LSTM(nn.Module):
         self.num_nodes = config.num_nodes
         self.output_len = config.output_len
         self.use_time_features = config.use_time_features
-        in_features = 3 if config.use_time_features else 1
+        self.time_channels = (2 if config.day_of_week else 1) if config.use_time_features else 0
+        in_features = 1 + self.time_channels
         self.input_proj = nn.Linear(in_features, config.embed_dim)
         self.lstm = nn.LSTM(config.embed_dim, config.hidden_size, num_layers=config.num_layers, batch_first=True,
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
@@ -77,20 +81,21 @@ class LSTM(nn.Module):
                                   nn.Linear(config.end_dim, config.output_len))
 
     def extra_repr(self) -> str:
-        return f"num_nodes={self.num_nodes}, output_len={self.output_len}, time_features={self.use_time_features}"
+        return f"num_nodes={self.num_nodes}, output_len={self.output_len}, time_channels={self.time_channels}"
 
     def forward(self, inputs: torch.Tensor, inputs_timestamps: torch.Tensor) -> torch.Tensor:
         if self.num_nodes is not None:
             check_num_nodes(inputs, self.num_nodes, "LSTM")
         batch, length, nodes = inputs.shape
         features = inputs.unsqueeze(-1)                                                 # [B, L, N, 1]
-        if self.use_time_features:
-            if inputs_timestamps.shape[-1] < 2:
-                raise ValueError(f"LSTM with use_time_features=True needs time of day and day of week in "
-                                 f"inputs_timestamps [B, L, 2], got {tuple(inputs_timestamps.shape)}; set "
-                                 "use_time_features=False for datasets without them")
-            time = inputs_timestamps[..., :2].unsqueeze(2).expand(-1, -1, nodes, -1)    # [B, L, N, 2]
-            features = torch.cat([features, time.to(inputs.dtype)], dim=-1)             # [B, L, N, 3]
+        if self.time_channels:
+            if inputs_timestamps.shape[-1] < self.time_channels:
+                raise ValueError(f"LSTM with use_time_features=True needs {self.time_channels} timestamp channels "
+                                 f"(time of day, day of week) in inputs_timestamps [B, L, 2], got "
+                                 f"{tuple(inputs_timestamps.shape)}; set use_time_features=False for datasets "
+                                 "without them")
+            time = inputs_timestamps[..., :self.time_channels].unsqueeze(2).expand(-1, -1, nodes, -1)  # [B, L, N, T]
+            features = torch.cat([features, time.to(inputs.dtype)], dim=-1)             # [B, L, N, 1 + T]
         series = features.transpose(1, 2).reshape(batch * nodes, length, -1)            # [B*N, L, F]
         encoded, _ = self.lstm(self.input_proj(series))                                 # [B*N, L, hidden]
         forecast = self.head(encoded[:, -1])                                            # [B*N, H]

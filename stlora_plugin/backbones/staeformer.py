@@ -25,7 +25,7 @@ from torch import nn
 
 from basicts.configs import BasicTSModelConfig
 
-from .contract import check_num_nodes, check_positive, require_set
+from .contract import check_num_nodes, check_positive, input_days, require_set
 
 __all__ = ["STAEformerConfig", "STAEformer"]
 
@@ -45,6 +45,10 @@ class STAEformerConfig(BasicTSModelConfig):
     input_embedding_dim: int = field(default=24, metadata={"help": "Size of the projected input."})
     tod_embedding_dim: int = field(default=24, metadata={"help": "Time-of-day embedding size (0: none)."})
     dow_embedding_dim: int = field(default=24, metadata={"help": "Day-of-week embedding size (0: none)."})
+    day_of_week: bool = field(default=True, metadata={
+        "help": "Read the day of week (False: the day-of-week embedding is one learned vector for every day and the "
+                "input projection sees value and time of day only; for data whose validation or test hold days of "
+                "week that training never does)."})
     spatial_embedding_dim: int = field(default=0, metadata={"help": "Plain node embedding size (0: none)."})
     adaptive_embedding_dim: int = field(default=80, metadata={
         "help": "Spatio-temporal adaptive embedding size (an [L, N, size] parameter; 0: none)."})
@@ -132,13 +136,16 @@ class STAEformer(nn.Module):
             if config.tod_embedding_dim > 0 else None
         self.input_len, self.output_len = config.input_len, config.output_len
         self.input_dim = config.input_dim
+        self.day_of_week = config.day_of_week
         self.use_mixed_proj = config.use_mixed_proj
         dim = model_dim(config)
 
-        self.input_proj = nn.Linear(config.input_dim, config.input_embedding_dim)
+        in_features = config.input_dim if config.input_dim == 1 or config.day_of_week else 2  # no day index
+        self.input_proj = nn.Linear(in_features, config.input_embedding_dim)
         self.tod_embedding = nn.Embedding(self.steps_per_day, config.tod_embedding_dim) \
             if config.tod_embedding_dim > 0 else None
-        self.dow_embedding = nn.Embedding(7, config.dow_embedding_dim) if config.dow_embedding_dim > 0 else None
+        self.dow_embedding = nn.Embedding(7 if config.day_of_week else 1, config.dow_embedding_dim) \
+            if config.dow_embedding_dim > 0 else None
         self.node_embedding = nn.Parameter(torch.empty(self.num_nodes, config.spatial_embedding_dim)) \
             if config.spatial_embedding_dim > 0 else None
         self.adaptive_embedding = nn.Parameter(torch.empty(config.input_len, self.num_nodes,
@@ -167,10 +174,12 @@ class STAEformer(nn.Module):
     def embed(self, inputs: torch.Tensor, inputs_timestamps: torch.Tensor) -> torch.Tensor:
         """The layer input ``Z [B, L, N, model_dim]`` (projected value and the embeddings)."""
         batch, length, nodes = inputs.shape
-        day_index = (inputs_timestamps[..., 1] * 7).floor()                   # [B, L]
+        days = input_days(inputs_timestamps, self.day_of_week)               # [B, L]
         if self.input_dim == 3:
-            feats = torch.stack([inputs, inputs_timestamps[..., 0:1].expand_as(inputs),
-                                 day_index.unsqueeze(-1).expand_as(inputs)], dim=-1)   # [B, L, N, 3]
+            channels = [inputs, inputs_timestamps[..., 0:1].expand_as(inputs)]
+            if self.day_of_week:
+                channels.append(days.unsqueeze(-1).expand_as(inputs).to(inputs.dtype))
+            feats = torch.stack(channels, dim=-1)                            # [B, L, N, 3] (2: no day)
         else:
             feats = inputs.unsqueeze(-1)                                     # [B, L, N, 1]
         parts = [self.input_proj(feats)]
@@ -178,7 +187,7 @@ class STAEformer(nn.Module):
             slot = (inputs_timestamps[..., 0] * self.steps_per_day).floor().long()      # [B, L]
             parts.append(self.tod_embedding(slot).unsqueeze(2).expand(-1, -1, nodes, -1))
         if self.dow_embedding is not None:
-            parts.append(self.dow_embedding(day_index.long()).unsqueeze(2).expand(-1, -1, nodes, -1))
+            parts.append(self.dow_embedding(days).unsqueeze(2).expand(-1, -1, nodes, -1))
         if self.node_embedding is not None:
             parts.append(self.node_embedding.expand(batch, length, -1, -1))
         if self.adaptive_embedding is not None:

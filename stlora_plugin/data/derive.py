@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runtime import dataset_dir
+from ..runtime.protocol import SPLITS
 
 __all__ = ["derive_dataset", "period_dataset", "step_times"]
 
@@ -44,7 +45,7 @@ def derive_dataset(source: str | os.PathLike, *, train_share: float = 1.0, missi
     np.save(tmp / "train_data.npy", train[-keep:])
     np.save(tmp / "train_timestamps.npy", np.load(tmp / "train_timestamps.npy")[-keep:])
     if missing_share > 0:
-        for split in ("train", "val", "test"):
+        for split in SPLITS:
             data = np.load(tmp / f"{split}_data.npy")
             data[rng.random(data.shape) < missing_share] = 0.0
             np.save(tmp / f"{split}_data.npy", data)
@@ -87,8 +88,8 @@ def period_dataset(source: str | os.PathLike, *, train: tuple[str, str], val: tu
         meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
         if meta.get("periods") == periods:
             return target
-    whole = np.concatenate([np.load(src / f"{split}_data.npy") for split in ("train", "val", "test")])
-    stamps = np.concatenate([np.load(src / f"{split}_timestamps.npy") for split in ("train", "val", "test")])
+    whole = np.concatenate([np.load(src / f"{split}_data.npy") for split in SPLITS])
+    stamps = np.concatenate([np.load(src / f"{split}_timestamps.npy") for split in SPLITS])
     tmp = src.parent / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp)

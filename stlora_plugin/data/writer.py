@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..runtime.protocol import METRICS, SPLIT
+from ..runtime.protocol import METRICS, SPLIT, SPLITS, days_unseen_in_training, split_lengths
 
-__all__ = ["PreparedDataset", "days_unseen_in_training", "make_timestamps", "split_lengths", "write_dataset"]
+__all__ = ["PreparedDataset", "make_timestamps", "split_lengths", "write_dataset"]
 
 logger = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: The null value of the benchmark's masked metrics: readings equal to it (or NaN) count as missing.
 NULL_VALUE = 0.0
 #: Above this share of missing readings, preparing a dataset warns.
@@ -46,14 +44,9 @@ class PreparedDataset:
     zero_share: float
 
 
-def split_lengths(num_steps: int) -> tuple[int, int, int]:
-    """Contiguous 60/20/20 split lengths, as BasicTS computes them."""
-    train, val = int(num_steps * SPLIT[0]), int(num_steps * SPLIT[1])
-    return train, val, num_steps - train - val
-
-
 def make_timestamps(num_steps: int, step_minutes: int, start: str | None = None) -> np.ndarray:
-    """``[T, 2]`` float32: time of day and day of week (Monday = 0), both scaled to [0, 1).
+    """``[T, 2]`` float32: time of day and day of week (Monday = 0), both scaled to [0, 1) (the protocol's
+    timestamps, ``runtime.protocol.day_index`` decodes the day).
 
     With a known ``start`` (ISO time) the calendar is real; without, step 0 is taken as Monday 00:00.
     """
@@ -69,15 +62,6 @@ def make_timestamps(num_steps: int, step_minutes: int, start: str | None = None)
         tod = (times.hour * 60 + times.minute).to_numpy() / 1440
         dow = times.dayofweek.to_numpy() / 7
     return np.stack([tod, dow], axis=1).astype(np.float32)
-
-
-def days_unseen_in_training(timestamps: np.ndarray) -> list[str]:
-    """The days of week that validation or test hold and the training split does not (``timestamps`` as
-    :func:`make_timestamps` writes them, for the whole series): a model's day-of-week embedding for them gets no
-    training signal and stays at its initial value (a one-week series such as LOS-LOOP)."""
-    days = np.floor(np.asarray(timestamps)[:, 1] * 7 + 1e-4).astype(int)
-    train = split_lengths(len(days))[0]
-    return [DAY_NAMES[d] for d in sorted(set(days[train:]) - set(days[:train]))]
 
 
 def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.PathLike, name: str, *,
@@ -107,9 +91,9 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
     timestamps = make_timestamps(num_steps, step_minutes, start)
     unseen = days_unseen_in_training(timestamps)
     if unseen:
-        logger.warning("%s: validation or test hold %s, which the training split (its first %d%%) never does: a model's "
-                       "day-of-week embedding for these days is never trained; prefer models or settings without "
-                       "day-of-week inputs on these data", name, ", ".join(unseen), round(100 * SPLIT[0]))
+        logger.warning("%s: validation or test hold %s, which the training split (its first %d%%) never does: a "
+                       "model's day-of-week embedding for these days is never trained; the zoo's recipes read no day "
+                       "of week on these data", name, ", ".join(unseen), round(100 * SPLIT[0]))
     meta = {
         "name": name, "domain": domain, "description": description, "frequency (minutes)": step_minutes,
         "start": start, "shape": [num_steps, num_nodes], "num_time_steps": num_steps, "num_vars": num_nodes,

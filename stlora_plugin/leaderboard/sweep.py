@@ -47,7 +47,8 @@ from ..runtime.launch import EpochProgress
 from ..runtime.memory import PeakMemory
 from .pernode import adapter_diagnostics, per_node_mae
 
-__all__ = ["ARMS", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "records_folder", "run_settings"]
+__all__ = ["ARMS", "SETTINGS_ADDED", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "records_folder",
+           "run_settings", "settings_changes"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +97,24 @@ def checkpoint_root(out_dir: str | os.PathLike) -> Path:
     return Path("checkpoints") / f"{absolute.parent.name}_{absolute.name}-{digest}"
 
 
+#: Model settings added after runs were first recorded, with the value that every run recorded before trained with
+#: (a record without the key is read as having it).
+SETTINGS_ADDED = {"day_of_week": True}
+
+
 def run_settings(cfg) -> dict:
     """Every field of a run's resolved model config and its optimizer options, as JSON values; file locations
     (absolute paths) are left out: they differ between machines, and the dataset is part of the run's key."""
     values = {**dataclasses.asdict(cfg.model_config), "optimizer_params": cfg.optimizer_params}
     values = json.loads(json.dumps(values, default=repr))
     return {k: v for k, v in values.items() if not (isinstance(v, str) and os.path.isabs(v))}
+
+
+def settings_changes(recorded: dict, now: dict) -> dict:
+    """``{setting: (recorded value, value now)}`` of the settings that differ between a run's record and what a
+    command resolves to now; a setting of :data:`SETTINGS_ADDED` that the record lacks is read at its value there."""
+    recorded = {**{k: v for k, v in SETTINGS_ADDED.items() if k in now}, **recorded}
+    return {k: (recorded.get(k), now.get(k)) for k in {*now, *recorded} if recorded.get(k) != now.get(k)}
 
 
 class Sweep:
@@ -309,8 +322,8 @@ class Sweep:
         wanted, done, copied = set(keys), self.done(), []
         for r in source.records():
             key = _key(r)
-            if key not in wanted or key in done or r["budget"] != asdict(self.budget) \
-                    or r.get("settings") != run_settings(self.config(key, resume=True)):
+            if key not in wanted or key in done or r["budget"] != asdict(self.budget) or "settings" not in r \
+                    or settings_changes(r["settings"], run_settings(self.config(key, resume=True))):
                 continue
             origin, target = source.ckpt_root / key.slug, self.ckpt_root / key.slug
             if not (origin / Path(r["run_dir"]).name).is_dir():
@@ -338,9 +351,7 @@ class Sweep:
             if "settings" not in r:  # written before settings were recorded
                 unknown += 1
                 continue
-            now = run_settings(self.config(key, resume=True))
-            changed = {k: (r["settings"].get(k), now.get(k)) for k in {*now, *r["settings"]}
-                       if r["settings"].get(k) != now.get(k)}
+            changed = settings_changes(r["settings"], run_settings(self.config(key, resume=True)))
             if changed:
                 stale.append(f"  {key.slug}: " + ", ".join(f"{k} {old!r} -> {new!r}"
                                                           for k, (old, new) in sorted(changed.items())))

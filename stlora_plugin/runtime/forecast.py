@@ -21,10 +21,9 @@ from basicts.utils.mask import null_val_mask
 from torch.utils.data import DataLoader
 
 from .paths import dataset_dir, read_meta
+from .protocol import SPLITS
 
 __all__ = ["forecasts", "load_checkpoint_model", "predict", "save_predictions"]
-
-SPLITS = ("train", "val", "test")
 
 
 def load_checkpoint_model(cfg, checkpoint: str | os.PathLike):

@@ -16,26 +16,65 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 from basicts.configs import BasicTSForecastingConfig, BasicTSModelConfig
 
 from .callbacks import AuxiliaryLoss, RankZeroEvaluation
 from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
-__all__ = ["HORIZONS", "INPUT_LEN", "METRICS", "OPTIMIZER_PARAMS", "OUTPUT_LEN", "SPLIT", "benchmark_config",
-           "fill_dataset_fields", "model_callbacks", "reading_finished_runs", "reported_horizons"]
+__all__ = ["DAY_NAMES", "DAY_OF_WEEK_FIELDS", "HORIZONS", "INPUT_LEN", "METRICS", "OPTIMIZER_PARAMS", "OUTPUT_LEN",
+           "SPLIT", "SPLITS", "benchmark_config", "day_index", "days_unseen_in_training", "fill_dataset_fields",
+           "model_callbacks", "reading_finished_runs", "reported_horizons", "split_lengths", "unseen_days"]
 
 logger = logging.getLogger(__name__)
 
 #: The benchmark protocol: input and output steps, the horizons reported, the metrics, the split (train, val,
-#: test shares, set when a dataset is written) and the optimizer settings a recipe starts from.
+#: test shares, set when a dataset is written; the split names) and the optimizer settings a recipe starts from.
 INPUT_LEN = 12
 OUTPUT_LEN = 12
 HORIZONS = (3, 6, 12)
 METRICS = ("MAE", "RMSE", "MAPE")
 SPLIT = (0.6, 0.2, 0.2)
+SPLITS = ("train", "val", "test")
 OPTIMIZER_PARAMS = {"lr": 2e-3, "weight_decay": 1e-4}
 
+
+
+def split_lengths(num_steps: int) -> tuple[int, int, int]:
+    """Contiguous train, validation and test lengths of a series of ``num_steps`` (:data:`SPLIT`), as BasicTS
+    computes them."""
+    train, val = int(num_steps * SPLIT[0]), int(num_steps * SPLIT[1])
+    return train, val, num_steps - train - val
+
+#: The timestamps every model receives (``inputs_timestamps [B, L, 2]``, float32): time of day in [0, 1), and day
+#: of week written as ``day / 7`` with Monday = 0 (decoded by :func:`day_index`).
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: Model-config fields that switch a model's day-of-week input (ours; BasicTS STID's). The zoo's recipes turn them
+#: off on data whose validation or test hold days of week that training never does (:func:`unseen_days`).
+DAY_OF_WEEK_FIELDS = ("day_of_week", "if_day_in_week")
+
+
+def day_index(day_of_week):
+    """The day of week, 0 (Monday) to 6, of timestamp values ``day / 7`` (a NumPy array or a torch tensor; the
+    same kind comes back, as floats): the floor of ``7 x``, with a margin for float32 rounding."""
+    return (day_of_week * len(DAY_NAMES) + 1e-4) // 1
+
+
+def days_unseen_in_training(timestamps: np.ndarray) -> list[str]:
+    """The days of week that validation or test hold and the training split does not (``timestamps [T, 2]`` of
+    the whole series): a model's day-of-week embedding of such a day gets no training signal and stays at its
+    initial value (a one-week series such as LOS-LOOP)."""
+    days = day_index(np.asarray(timestamps)[:, 1]).astype(int)
+    train = split_lengths(len(days))[0]
+    return [DAY_NAMES[d] for d in sorted(set(days[train:]) - set(days[:train]))]
+
+
+def unseen_days(dataset: str | os.PathLike) -> list[str]:
+    """:func:`days_unseen_in_training` of a prepared dataset (read from its timestamp files)."""
+    folder = dataset_dir(dataset)
+    return days_unseen_in_training(np.concatenate([np.load(folder / f"{split}_timestamps.npy")
+                                                   for split in SPLITS]))
 
 
 def reported_horizons(output_len: int = OUTPUT_LEN) -> tuple[int, ...]:
@@ -55,7 +94,8 @@ GRAPH_FIELD = "dataset"
 
 
 def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.PathLike) -> BasicTSModelConfig:
-    """Set node count, steps per day and graph source of ``model_config`` from the dataset where None."""
+    """Set node count, steps per day and graph source of ``model_config`` from the dataset where None; warn when
+    it reads the day of week on data whose validation or test hold days that training never does."""
     meta = read_meta(dataset)
     names = {f.name for f in dataclasses.fields(model_config)} if dataclasses.is_dataclass(model_config) \
         else set(model_config)
@@ -67,6 +107,12 @@ def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.Path
             setattr(model_config, name, 1440 // int(meta["frequency (minutes)"]))
     if GRAPH_FIELD in names and getattr(model_config, GRAPH_FIELD, None) is None and meta.get("has_graph"):
         setattr(model_config, GRAPH_FIELD, str(dataset_dir(dataset)))
+    reading = [name for name in DAY_OF_WEEK_FIELDS if name in names and getattr(model_config, name, False)]
+    unseen = unseen_days(dataset) if reading else []
+    if unseen:
+        logger.warning("%s reads the day of week (%s=True), but validation or test of %s hold %s, which training "
+                       "never does: their day-of-week inputs stay untrained; set %s=False (the zoo's recipes do)",
+                       type(model_config).__name__, reading[0], meta["name"], ", ".join(unseen), reading[0])
     return model_config
 
 

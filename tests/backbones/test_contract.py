@@ -71,3 +71,18 @@ def test_a_wrong_node_count_is_refused(name, synthetic_dataset):
     model = build(name, synthetic_dataset)
     with pytest.raises(ValueError, match=r"9 nodes|\b9\b"):
         call(model, *batch(num_nodes=9))
+
+
+@pytest.mark.parametrize("name", ["D2STGNN", "LSTM", "STAEformer"])
+def test_day_of_week_is_read_only_when_switched_on(name, synthetic_dataset):
+    inputs, stamps = batch()
+    next_day = stamps.clone()
+    next_day[..., 1] = (next_day[..., 1] * 7 + 1).remainder(7) / 7
+    for day_of_week in (True, False):
+        torch.manual_seed(0)
+        cfg = zoo.experiment(zoo.RECIPES[name].model, synthetic_dataset, num_epochs=1,
+                             model_overrides={**BACKBONES[name][2], "day_of_week": day_of_week})
+        model = cfg.model(cfg.model_config).eval()
+        with torch.no_grad():
+            same = torch.equal(model(inputs, stamps), model(inputs, next_day))
+        assert same is not day_of_week  # on: another day, another forecast (the control); off: the day is not read

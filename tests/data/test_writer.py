@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from stlora_plugin.data import make_timestamps, split_lengths, write_dataset
-from stlora_plugin.data.writer import days_unseen_in_training
 
 
 def test_timestamps_index_based_and_calendar():
@@ -33,7 +32,6 @@ def test_days_of_week_the_training_split_never_sees_are_named(tmp_path, caplog):
     write_dataset(np.ones((24 * 21, 3)), None, tmp_path, "WEEKS", step_minutes=60, start="2012-03-01")
     assert json.loads((tmp_path / "WEEKS" / "meta.json").read_text())["days of week unseen in training"] == []
     assert "day-of-week" not in caplog.text
-    assert days_unseen_in_training(make_timestamps(288 * 3, 5, "2012-03-01")) == ["Saturday"]  # Thu, Fri / Sat
 
 
 def test_layout_read_by_basicts(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, checkpoint_root, plan, run_settings
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, checkpoint_root, plan, run_settings, settings_changes
 
 
 @pytest.fixture
@@ -237,6 +237,15 @@ def test_run_settings_leave_out_machine_paths(datasets_env):
     assert "dataset" not in settings and settings["num_nodes"] == 12 and settings["stlora_core"] == "full"
     assert settings["optimizer_params"] == {"lr": 4e-4, "weight_decay": 3e-4}  # STGCN's published recipe
     json.dumps(settings)
+
+
+def test_a_setting_added_later_reads_as_the_value_earlier_runs_trained_with(datasets_env):
+    now = run_settings(Sweep("x", Budget()).config(RunKey("TINY", "LSTM", 0, "plain")))
+    assert now["day_of_week"] is False  # TINY's test days include a day training never holds
+    before = {k: v for k, v in now.items() if k != "day_of_week"}  # a record written before the setting existed
+    assert settings_changes(before, now) == {"day_of_week": (True, False)}  # those runs read the day of week
+    assert settings_changes(before, {**now, "day_of_week": True}) == {}
+    assert settings_changes({**now, "hidden_size": 1}, now) == {"hidden_size": (1, now["hidden_size"])}
 
 
 def test_an_arm_can_change_optimizer_options(datasets_env):

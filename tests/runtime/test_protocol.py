@@ -1,8 +1,13 @@
+import numpy as np
+import pytest
+import torch
 from basicts import BasicTSLauncher
 from basicts.models.STID import STID, STIDConfig
-import pytest
 
+from stlora_plugin import zoo
+from stlora_plugin.data import make_timestamps, write_dataset
 from stlora_plugin.runtime import GlobalZScoreScaler, benchmark_config, read_meta
+from stlora_plugin.runtime.protocol import DAY_NAMES, day_index, days_unseen_in_training, unseen_days
 
 
 def test_protocol_fields(synthetic_dataset, tmp_path):
@@ -36,3 +41,37 @@ def test_rerun_refuses_to_resume_unless_asked(synthetic_dataset, tmp_path):
     with pytest.raises(FileExistsError, match="resume=True"):
         benchmark_config(STID, STIDConfig(), synthetic_dataset, **kwargs)
     assert benchmark_config(STID, STIDConfig(), synthetic_dataset, resume=True, **kwargs).num_epochs == 1
+
+
+def test_day_index_decodes_the_written_day_of_week():
+    stamps = make_timestamps(24 * 14, 60, "2018-01-01")  # two weeks from a Monday
+    expected = np.repeat(np.arange(14) % 7, 24)
+    assert np.array_equal(day_index(stamps[:, 1]).astype(int), expected)
+    assert torch.equal(day_index(torch.from_numpy(stamps[:, 1])).long(), torch.from_numpy(expected))
+    assert DAY_NAMES[int(day_index(np.float32(3 / 7)))] == "Thursday"
+
+
+def test_days_unseen_in_training_follow_the_split():
+    # LOS-LOOP: one week of 5-minute steps from Thursday 2012-03-01; training (60%) ends early on Monday
+    assert days_unseen_in_training(make_timestamps(2016, 5, "2012-03-01")) == ["Tuesday", "Wednesday"]
+    assert days_unseen_in_training(make_timestamps(288 * 3, 5, "2012-03-01")) == ["Saturday"]  # Thu, Fri / Sat
+    assert days_unseen_in_training(make_timestamps(24 * 21, 60, "2012-03-01")) == []
+
+
+def test_recipes_read_no_day_of_week_where_training_never_holds_the_days_scored(synthetic_dataset, tmp_path, caplog):
+    # the synthetic dataset: 4 days from a Monday, so its test days hold a Thursday that training never does
+    assert unseen_days(synthetic_dataset) == ["Thursday"]
+    weeks = write_dataset(np.random.default_rng(0).random((24 * 21, 3)) + 1, None, tmp_path, "WEEKS",
+                          step_minutes=60, start="2018-01-01").path
+    assert unseen_days(weeks) == []
+    for name, switch in (("STID", "if_day_in_week"), ("LSTM", "day_of_week"), ("STAEformer", "day_of_week")):
+        for stlora in (False, True):
+            model = zoo.model_class(name, stlora)
+            assert getattr(zoo.experiment(model, synthetic_dataset).model_config, switch) is False
+            assert getattr(zoo.experiment(model, weeks).model_config, switch) is True
+    assert zoo.dataset_settings(zoo.RECIPES["GWNet"].model.Config, synthetic_dataset) == {}  # no day of week
+    # a user's explicit choice wins over the recipe's, with a warning naming the unseen day
+    caplog.clear()
+    cfg = zoo.experiment(zoo.RECIPES["LSTM"].model, synthetic_dataset, model_overrides={"day_of_week": True})
+    assert cfg.model_config.day_of_week is True
+    assert "validation or test of TINY hold Thursday" in caplog.text and "day_of_week=False" in caplog.text
