@@ -22,17 +22,20 @@ def _cmd_data_prepare(args) -> None:
 
 def _cmd_data_list(args) -> None:
     from ..runtime import datasets_root
+    from ..runtime.protocol import unseen_days
 
     root = Path(args.root) if args.root else datasets_root()
     metas = sorted(root.glob("*/meta.json"))
     if not metas:
         print(f"no prepared datasets in {root} (prepare one with `stlora data prepare ...`)")
         return
-    print(f"{'dataset':<28}{'steps':>8}{'nodes':>7}{'step':>8}  graph")
-    for path in metas:
-        meta = json.loads(path.read_text())
-        print(f"{meta['name']:<28}{meta['num_time_steps']:>8}{meta['num_vars']:>7}"
-              f"{str(meta['frequency (minutes)']) + 'min':>8}  {'yes' if meta.get('has_graph') else 'no'}")
+    rows = [json.loads(path.read_text()) for path in metas]
+    width = max(len("dataset"), *(len(meta["name"]) for meta in rows)) + 2
+    print(f"{'dataset':<{width}}{'steps':>8}{'nodes':>7}{'step':>8}  graph  days of week scored, never trained")
+    for meta, path in zip(rows, metas):
+        unseen = ", ".join(unseen_days(path.parent)) or "-"
+        print(f"{meta['name']:<{width}}{meta['num_time_steps']:>8}{meta['num_vars']:>7}"
+              f"{str(meta['frequency (minutes)']) + 'min':>8}  {'yes' if meta.get('has_graph') else 'no ':<5}  {unseen}")
 
 
 def add_data_commands(commands) -> None:

@@ -89,7 +89,8 @@ def write_dataset(data: np.ndarray, adj: np.ndarray | None, out_dir: str | os.Pa
         logger.warning("%s: %.1f%% of the readings are missing (NaN or %s); the masked metrics score only the rest",
                        name, 100 * missing, NULL_VALUE)
     timestamps = make_timestamps(num_steps, step_minutes, start)
-    unseen = days_unseen_in_training(timestamps)
+    train_steps = split_lengths(num_steps)[0]
+    unseen = days_unseen_in_training(timestamps[:train_steps], timestamps[train_steps:])
     if unseen:
         logger.warning("%s: validation or test hold %s, which the training split (its first %d%%) never does: a "
                        "model's day-of-week embedding for these days is never trained; the zoo's recipes read no day "

@@ -61,20 +61,20 @@ def day_index(day_of_week):
     return (day_of_week * len(DAY_NAMES) + 1e-4) // 1
 
 
-def days_unseen_in_training(timestamps: np.ndarray) -> list[str]:
-    """The days of week that validation or test hold and the training split does not (``timestamps [T, 2]`` of
-    the whole series): a model's day-of-week embedding of such a day gets no training signal and stays at its
+def days_unseen_in_training(train_timestamps: np.ndarray, scored_timestamps: np.ndarray) -> list[str]:
+    """The days of week that the scored steps (validation and test) hold and the training steps do not
+    (timestamps ``[T, 2]``): a model's day-of-week embedding of such a day gets no training signal and stays at its
     initial value (a one-week series such as LOS-LOOP)."""
-    days = day_index(np.asarray(timestamps)[:, 1]).astype(int)
-    train = split_lengths(len(days))[0]
-    return [DAY_NAMES[d] for d in sorted(set(days[train:]) - set(days[:train]))]
+    train, scored = (set(day_index(np.asarray(stamps)[:, 1]).astype(int).tolist())
+                     for stamps in (train_timestamps, scored_timestamps))
+    return [DAY_NAMES[day] for day in sorted(scored - train)]
 
 
 def unseen_days(dataset: str | os.PathLike) -> list[str]:
-    """:func:`days_unseen_in_training` of a prepared dataset (read from its timestamp files)."""
+    """:func:`days_unseen_in_training` of a prepared dataset, read from its split files."""
     folder = dataset_dir(dataset)
-    return days_unseen_in_training(np.concatenate([np.load(folder / f"{split}_timestamps.npy")
-                                                   for split in SPLITS]))
+    train, val, test = (np.load(folder / f"{split}_timestamps.npy") for split in SPLITS)
+    return days_unseen_in_training(train, np.concatenate([val, test]))
 
 
 def reported_horizons(output_len: int = OUTPUT_LEN) -> tuple[int, ...]:

@@ -1,4 +1,6 @@
 """`stlora data`: prepare a dataset into the store and list what the store holds."""
+from pathlib import Path
+
 from stlora_plugin.cli import main
 
 
@@ -9,6 +11,12 @@ def test_data_prepare_and_list(tmp_path, capsys, refused):
     assert main(["data", "list", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "SYNTH-ROAD" in out and "8064" in out and "5min" in out
+    assert out.splitlines()[1].endswith("yes    -")  # four weeks: every scored day of week is also trained
+
+
+def test_data_list_names_the_days_of_week_training_never_holds(synthetic_dataset, capsys):
+    assert main(["data", "list", "--root", str(Path(synthetic_dataset).parent)]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("yes    Thursday")  # 4 days from a Monday
 
 
 def test_data_prepare_writes_under_stlora_datasets(tmp_path, monkeypatch, capsys):

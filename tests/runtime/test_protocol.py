@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -51,11 +53,12 @@ def test_day_index_decodes_the_written_day_of_week():
     assert DAY_NAMES[int(day_index(np.float32(3 / 7)))] == "Thursday"
 
 
-def test_days_unseen_in_training_follow_the_split():
+def test_days_unseen_in_training():
     # LOS-LOOP: one week of 5-minute steps from Thursday 2012-03-01; training (60%) ends early on Monday
-    assert days_unseen_in_training(make_timestamps(2016, 5, "2012-03-01")) == ["Tuesday", "Wednesday"]
-    assert days_unseen_in_training(make_timestamps(288 * 3, 5, "2012-03-01")) == ["Saturday"]  # Thu, Fri / Sat
-    assert days_unseen_in_training(make_timestamps(24 * 21, 60, "2012-03-01")) == []
+    week = make_timestamps(2016, 5, "2012-03-01")
+    assert days_unseen_in_training(week[:1209], week[1209:]) == ["Tuesday", "Wednesday"]
+    assert days_unseen_in_training(week[:288 * 2], week[288 * 2:288 * 3]) == ["Saturday"]  # Thu, Fri / Sat
+    assert days_unseen_in_training(week, week[:10]) == []
 
 
 def test_recipes_read_no_day_of_week_where_training_never_holds_the_days_scored(synthetic_dataset, tmp_path, caplog):
@@ -64,6 +67,10 @@ def test_recipes_read_no_day_of_week_where_training_never_holds_the_days_scored(
     weeks = write_dataset(np.random.default_rng(0).random((24 * 21, 3)) + 1, None, tmp_path, "WEEKS",
                           step_minutes=60, start="2018-01-01").path
     assert unseen_days(weeks) == []
+    period = tmp_path / "PERIOD"  # split files of other lengths than 60/20/20 (a dataset cut by dates)
+    shutil.copytree(weeks, period)
+    np.save(period / "train_timestamps.npy", np.load(weeks / "train_timestamps.npy")[:24])  # Monday only
+    assert unseen_days(period) == list(DAY_NAMES[1:])
     for name, switch in (("STID", "if_day_in_week"), ("LSTM", "day_of_week"), ("STAEformer", "day_of_week")):
         for stlora in (False, True):
             model = zoo.model_class(name, stlora)
