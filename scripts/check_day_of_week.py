@@ -18,7 +18,7 @@ import torch
 from basicts.metrics import masked_mae
 from basicts.utils.mask import null_val_mask
 
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep
+from stlora_plugin.leaderboard.sweep import SETTINGS_ADDED, Budget, RunKey, Sweep
 from stlora_plugin.runtime.forecast import forecasts, load_checkpoint_model
 from stlora_plugin.runtime.protocol import DAY_NAMES, DAY_OF_WEEK_FIELDS
 
@@ -38,10 +38,15 @@ def main() -> None:
     parser.add_argument("--day", default="Thursday", choices=DAY_NAMES)
     args = parser.parse_args()
     key = RunKey(args.dataset, args.model, args.seed, args.variant)
-    cfg = Sweep(args.out, Budget()).config(key, resume=True)
+    default = Sweep(args.out, Budget())
+    cfg = default.config(key, resume=True)
     switches = [f.name for f in dataclasses.fields(cfg.model_config) if f.name in DAY_OF_WEEK_FIELDS]
     if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters or not switches:
         raise SystemExit(f"{args.model} does not read the day of week: it cannot change its forecasts")
+    recorded = [{**SETTINGS_ADDED, **r["settings"]} for r in default.records()
+                if RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) == key and "settings" in r]
+    if recorded and not recorded[0].get(switches[0]):
+        raise SystemExit(f"{key.slug} was trained without the day of week ({switches[0]}=False): nothing to measure")
     sweep = Sweep(args.out, Budget(backbone={switches[0]: True}))
     cfg = sweep.config(key, resume=True)
     try:
