@@ -31,7 +31,7 @@ def _cmd_data_list(args) -> None:
         return
     rows = [json.loads(path.read_text()) for path in metas]
     width = max(len("dataset"), *(len(meta["name"]) for meta in rows)) + 2
-    print(f"{'dataset':<{width}}{'steps':>8}{'nodes':>7}{'step':>8}  graph  days of week scored, never trained")
+    print(f"{'dataset':<{width}}{'steps':>8}{'nodes':>7}{'step':>8}  graph  days of week unseen in training")
     for meta, path in zip(rows, metas):
         unseen = ", ".join(unseen_days(path.parent)) or "-"
         print(f"{meta['name']:<{width}}{meta['num_time_steps']:>8}{meta['num_vars']:>7}"

@@ -40,12 +40,12 @@ SPLITS = ("train", "val", "test")
 OPTIMIZER_PARAMS = {"lr": 2e-3, "weight_decay": 1e-4}
 
 
-
 def split_lengths(num_steps: int) -> tuple[int, int, int]:
     """Contiguous train, validation and test lengths of a series of ``num_steps`` (:data:`SPLIT`), as BasicTS
     computes them."""
     train, val = int(num_steps * SPLIT[0]), int(num_steps * SPLIT[1])
     return train, val, num_steps - train - val
+
 
 #: The timestamps every model receives (``inputs_timestamps [B, L, 2]``, float32): time of day in [0, 1), and day
 #: of week written as ``day / 7`` with Monday = 0 (decoded by :func:`day_index`).
