@@ -298,7 +298,8 @@ def sepnet_experiment(dataset: str | os.PathLike, horizon: int | None = None, *,
     ``model_overrides`` change :class:`STSepNetConfig` fields, ``train_overrides`` the training config."""
     horizon = horizon or (48 if published else OUTPUT_LEN)
     settings = {"variant": "hypergraph", "gate": "sigmoid", "hyperedge_order": 3,
-                **(SEPNET_DEFAULTS_PUBLISHED if published else {}), **model_overrides}
+                **(SEPNET_DEFAULTS_PUBLISHED if published else {}), **dataset_settings(STSepNetConfig, dataset),
+                **model_overrides}
     config = STSepNetConfig(**settings)
     train = {**copy.deepcopy(SEPNET_PUBLISHED_TRAINING if published else SEPNET_TRAINING), **(train_overrides or {})}
     return benchmark_config(STSepNet, config, dataset, input_len=horizon, output_len=horizon, **train)

@@ -95,6 +95,9 @@ class STSepNetConfig(BasicTSModelConfig):
         "help": "Dataset description prepended as tokens (tokenized once); None: no description."})
     prompt_stats: bool = field(default=True, metadata={"help": "Prepend min/max/median/trend tokens."})
     time_token: bool = field(default=True, metadata={"help": "Prepend a time-of-day/day-of-week token."})
+    day_of_week: bool = field(default=True, metadata={
+        "help": "The time token includes the day of week (False: time of day only; for data whose validation or "
+                "test hold days of week that training never does)."})
     hyperedge_order: int = field(default=3, metadata={"help": "Hyperedge order k (k nearest nodes per hyperedge)."})
     gamma: float = field(default=0.5, metadata={
         "help": "Graph share of the spatial propagation in [0, 1] (variant 'hypergraph'): 0 hypergraph only, "
@@ -177,7 +180,7 @@ class STSepNet(nn.Module):
                 stride=config.stride, d_model=config.d_model, num_heads=config.num_heads,
                 head_dim=config.head_dim, num_prototypes=config.num_prototypes, d_ff=config.d_ff,
                 prompt=config.prompt, prompt_stats=config.prompt_stats, time_token=config.time_token,
-                dropout=config.dropout)
+                day_of_week=config.day_of_week, dropout=config.dropout)
 
         self.spatial = None
         if variant.spatial is not None:

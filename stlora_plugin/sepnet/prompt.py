@@ -9,7 +9,8 @@ built so that nothing is tokenized or converted to numpy per batch:
 * statistics of each (instance-normalized) input series ``s = (min, max, median, trend)``, computed in
   torch, each becoming one token ``p_k = s_k w_k + b_k`` (``w_k, b_k`` learned, ``[d]``); the trend is the
   least-squares slope times ``L - 1`` (the fitted change over the window);
-* time: one token ``W_t [sin 2pi tod, cos 2pi tod, sin 2pi dow, cos 2pi dow] + b_t`` of the last input step.
+* time: one token ``W_t [sin 2pi tod, cos 2pi tod, sin 2pi dow, cos 2pi dow] + b_t`` of the last input step
+  (``day_of_week=False``: ``W_t [sin 2pi tod, cos 2pi tod] + b_t``).
 
 The prefix is ``[description; statistics; time]`` along the token axis.
 """
@@ -45,6 +46,7 @@ class PromptPrefix(nn.Module):
         text_embeds: the description's token embeddings ``[T, d_llm]`` (from the frozen model) or None.
         stats: add the four statistics tokens.
         time: add the time-of-day / day-of-week token (needs timestamps in ``forward``).
+        day_of_week: the time token includes the day of week (False: time of day only).
 
     Shapes:
         series ``[S, L]`` with ``S = B * C`` series ordered batch-major, timestamps ``[B, L, 2]``
@@ -52,7 +54,7 @@ class PromptPrefix(nn.Module):
     """
 
     def __init__(self, d_llm: int, *, text_embeds: Optional[torch.Tensor] = None, stats: bool = True,
-                 time: bool = True):
+                 time: bool = True, day_of_week: bool = True):
         super().__init__()
         self.d_llm = d_llm
         if text_embeds is not None and (text_embeds.ndim != 2 or text_embeds.shape[1] != d_llm):
@@ -61,7 +63,8 @@ class PromptPrefix(nn.Module):
         self.register_buffer("text_embeds", text_embeds, persistent=False)
         self.stat_weight = nn.Parameter(torch.empty(NUM_STATS, d_llm)) if stats else None
         self.stat_bias = nn.Parameter(torch.empty(NUM_STATS, d_llm)) if stats else None
-        self.time_proj = nn.Linear(4, d_llm) if time else None
+        self.time_channels = 2 if day_of_week else 1  # time of day, day of week: a sine and a cosine each
+        self.time_proj = nn.Linear(2 * self.time_channels, d_llm) if time else None
         self.reset_parameters()
 
     @property
@@ -88,15 +91,15 @@ class PromptPrefix(nn.Module):
             stats = series_statistics(series)  # [S, 4]
             parts.append(stats[..., None] * self.stat_weight + self.stat_bias)  # [S, 4, d]
         if self.time_proj is not None:
-            if timestamps is None or timestamps.ndim != 3 or timestamps.shape[-1] < 2:
+            if timestamps is None or timestamps.ndim != 3 or timestamps.shape[-1] < self.time_channels:
                 got = None if timestamps is None else tuple(timestamps.shape)
                 raise ValueError(f"the time token needs inputs_timestamps [B, L, 2] (time of day, day of week), "
                                  f"got {got}; set time_token=False to run without timestamps")
             batch = timestamps.shape[0]
             if num_series % batch:
                 raise ValueError(f"{num_series} series do not split into {batch} samples")
-            angle = 2 * math.pi * timestamps[:, -1, :2].to(series.dtype)  # [B, 2]
-            feats = torch.cat([angle.sin(), angle.cos()], dim=-1)  # [B, 4]
+            angle = 2 * math.pi * timestamps[:, -1, :self.time_channels].to(series.dtype)  # [B, 2] (1: no day)
+            feats = torch.cat([angle.sin(), angle.cos()], dim=-1)  # [B, 4] (2: no day)
             token = self.time_proj(feats).repeat_interleave(num_series // batch, dim=0)  # [S, d]
             parts.append(token[:, None, :])  # [S, 1, d]
         if not parts:

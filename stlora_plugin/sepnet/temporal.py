@@ -46,7 +46,8 @@ class TemporalBranch(nn.Module):
         patch_len, stride: patching of the input window.
         d_model: patch embedding size; ``num_heads`` x ``head_dim``: reprogramming attention.
         num_prototypes: S, text prototypes; d_ff: per-patch size fed to the flatten head.
-        prompt: description text prepended as tokens (None: none); prompt_stats / time_token: see PromptPrefix.
+        prompt: description text prepended as tokens (None: none); prompt_stats / time_token / day_of_week: see
+            PromptPrefix.
 
     Shapes:
         inputs ``[B, L, N]``, timestamps ``[B, L, 2]`` (or None without a time token) -> ``[B, H, N]``.
@@ -56,7 +57,7 @@ class TemporalBranch(nn.Module):
                  input_mode: str = "per_node", num_channels: int = 8, patch_len: int = 4, stride: int = 2,
                  d_model: int = 32, num_heads: int = 4, head_dim: int = 16, num_prototypes: int = 100,
                  d_ff: int = 32, prompt: Optional[str] = None, prompt_stats: bool = True,
-                 time_token: bool = True, dropout: float = 0.1):
+                 time_token: bool = True, day_of_week: bool = True, dropout: float = 0.1):
         super().__init__()
         if input_mode not in INPUT_MODES:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {input_mode!r}")
@@ -71,7 +72,8 @@ class TemporalBranch(nn.Module):
         self.prototypes = TextPrototypes(lm.word_embeddings.shape[0], num_prototypes)
         self.reprogram = Reprogramming(d_model, d_llm, num_heads=num_heads, head_dim=head_dim, dropout=dropout)
         text = lm.embed_text(prompt) if prompt else None
-        self.prefix = PromptPrefix(d_llm, text_embeds=text, stats=prompt_stats, time=time_token)
+        self.prefix = PromptPrefix(d_llm, text_embeds=text, stats=prompt_stats, time=time_token,
+                                   day_of_week=day_of_week)
         self.to_ff = nn.Linear(d_llm, d_ff)
         self.head = nn.Sequential(nn.Flatten(start_dim=1), nn.Dropout(dropout),
                                   nn.Linear(self.patch_embed.num_patches * d_ff, output_len))

@@ -77,6 +77,7 @@ def test_recipes_read_no_day_of_week_where_training_never_holds_the_days_scored(
             assert getattr(zoo.experiment(model, synthetic_dataset).model_config, switch) is False
             assert getattr(zoo.experiment(model, weeks).model_config, switch) is True
     assert zoo.dataset_settings(zoo.RECIPES["GWNet"].model.Config, synthetic_dataset) == {}  # no day of week
+    assert zoo.sepnet_experiment(synthetic_dataset, variant="hypergraph").model_config.day_of_week is False
     # a user's explicit choice wins over the recipe's, with a warning naming the unseen day
     caplog.clear()
     cfg = zoo.experiment(zoo.RECIPES["LSTM"].model, synthetic_dataset, model_overrides={"day_of_week": True})

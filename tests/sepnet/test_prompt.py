@@ -44,6 +44,17 @@ def test_time_token_follows_each_sample():
         prefix(torch.randn(6, 12))
 
 
+def test_time_token_reads_the_day_of_week_only_when_asked():
+    timestamps = torch.rand(2, 12, 2)
+    next_day = timestamps.clone()
+    next_day[..., 1] = (next_day[..., 1] + 1 / 7) % 1
+    series = torch.randn(2, 12)
+    for day_of_week in (True, False):
+        prefix = PromptPrefix(D, stats=False, time=True, day_of_week=day_of_week)
+        same = torch.equal(prefix(series, timestamps), prefix(series, next_day))
+        assert same is not day_of_week  # on: another day, another token (the control); off: the day is not read
+
+
 def test_statistics_tokens_get_gradients():
     prefix = PromptPrefix(D, stats=True, time=False)
     series = torch.randn(5, 12, requires_grad=True)
