@@ -34,8 +34,9 @@ def _cmd_data_list(args) -> None:
     print(f"{'dataset':<{width}}{'steps':>8}{'nodes':>7}{'step':>8}  graph  days of week unseen in training")
     for meta, path in zip(rows, metas):
         unseen = ", ".join(unseen_days(path.parent)) or "-"
+        graph = "yes" if meta.get("has_graph") else "no"
         print(f"{meta['name']:<{width}}{meta['num_time_steps']:>8}{meta['num_vars']:>7}"
-              f"{str(meta['frequency (minutes)']) + 'min':>8}  {'yes' if meta.get('has_graph') else 'no ':<5}  {unseen}")
+              f"{str(meta['frequency (minutes)']) + 'min':>8}  {graph:<5}  {unseen}")
 
 
 def add_data_commands(commands) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, checkpoint_root, plan, run_settings, settings_changes
+from stlora_plugin.leaderboard.sweep import (Budget, RunKey, Sweep, checkpoint_root, plan, run_settings,
+                                             settings_changes)
 
 
 @pytest.fixture

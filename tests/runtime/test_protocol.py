@@ -9,7 +9,7 @@ from basicts.models.STID import STID, STIDConfig
 from stlora_plugin import zoo
 from stlora_plugin.data import make_timestamps, write_dataset
 from stlora_plugin.runtime import GlobalZScoreScaler, benchmark_config, read_meta
-from stlora_plugin.runtime.protocol import DAY_NAMES, day_index, days_unseen_in_training, unseen_days
+from stlora_plugin.runtime.protocol import DAY_NAMES, day_index, days_unseen_in_training, split_lengths, unseen_days
 
 
 def test_protocol_fields(synthetic_dataset, tmp_path):
@@ -56,7 +56,8 @@ def test_day_index_decodes_the_written_day_of_week():
 def test_days_unseen_in_training():
     # LOS-LOOP: one week of 5-minute steps from Thursday 2012-03-01; training (60%) ends early on Monday
     week = make_timestamps(2016, 5, "2012-03-01")
-    assert days_unseen_in_training(week[:1209], week[1209:]) == ["Tuesday", "Wednesday"]
+    train = split_lengths(len(week))[0]
+    assert days_unseen_in_training(week[:train], week[train:]) == ["Tuesday", "Wednesday"]
     assert days_unseen_in_training(week[:288 * 2], week[288 * 2:288 * 3]) == ["Saturday"]  # Thu, Fri / Sat
     assert days_unseen_in_training(week, week[:10]) == []
 
