@@ -1,12 +1,14 @@
 """How much a trained run's score depends on the day of week it reads: its best-validation checkpoint evaluated on
 validation and test twice, with the real day of week and with every input's day set to one day (default Thursday).
 
-    python scripts/check_day_of_week.py results/convergence_los_d2stgnn LOS-LOOP D2STGNN plain 0
+    python scripts/check_day_of_week.py results/convergence_nyc_taxi_2019_d2stgnn \
+        NYC-Taxi-inflow-until2020-01-01 D2STGNN plain 0
 
-The run is the one a comparison trained into that output folder (its checkpoint under ``checkpoints/``), with the
-comparison's default budget settings, reading the day of week (runs trained before the recipes turned it off on
-such data). A large change means the score rests on day-of-week embeddings, e.g. of days the training split never
-holds (``"days of week unseen in training"`` in the dataset's ``meta.json``).
+The run is the one a comparison trained into that output folder (its checkpoint under ``checkpoints/``), rebuilt
+with the budget in its record (a run still training: the default budget), reading the day of week; a run recorded
+without it is refused. A large change means the score rests on the day of week: on data where training holds every
+day, what the model learned from it; where it does not (``"days of week unseen in training"`` in the dataset's
+``meta.json``), embeddings of days it never trained on.
 """
 from __future__ import annotations
 
@@ -38,16 +40,16 @@ def main() -> None:
     parser.add_argument("--day", default="Thursday", choices=DAY_NAMES)
     args = parser.parse_args()
     key = RunKey(args.dataset, args.model, args.seed, args.variant)
-    default = Sweep(args.out, Budget())
-    cfg = default.config(key, resume=True)
+    records = [r for r in Sweep(args.out, Budget()).records()
+               if RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) == key]
+    budget = Budget(**records[0]["budget"]) if records else Budget()  # a run still training: the default budget
+    cfg = Sweep(args.out, budget).config(key, resume=True)
     switches = [f.name for f in dataclasses.fields(cfg.model_config) if f.name in DAY_OF_WEEK_FIELDS]
     if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters or not switches:
         raise SystemExit(f"{args.model} does not read the day of week: it cannot change its forecasts")
-    recorded = [{**SETTINGS_ADDED, **r["settings"]} for r in default.records()
-                if RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) == key and "settings" in r]
-    if recorded and not recorded[0].get(switches[0]):
+    if records and not {**SETTINGS_ADDED, **records[0].get("settings", {})}.get(switches[0], True):
         raise SystemExit(f"{key.slug} was trained without the day of week ({switches[0]}=False): nothing to measure")
-    sweep = Sweep(args.out, Budget(backbone={switches[0]: True}))
+    sweep = Sweep(args.out, dataclasses.replace(budget, backbone={**budget.backbone, switches[0]: True}))
     cfg = sweep.config(key, resume=True)
     try:
         checkpoint = sweep.best_checkpoint(key)
