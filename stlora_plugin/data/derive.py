@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runtime import dataset_dir
-from ..runtime.protocol import SPLITS
+from ..runtime.protocol import SPLITS, unseen_days
 
 __all__ = ["derive_dataset", "period_dataset", "step_times"]
 
@@ -49,10 +49,7 @@ def derive_dataset(source: str | os.PathLike, *, train_share: float = 1.0, missi
             data = np.load(tmp / f"{split}_data.npy")
             data[rng.random(data.shape) < missing_share] = 0.0
             np.save(tmp / f"{split}_data.npy", data)
-    meta_file = tmp / "meta.json"
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    meta.update(name=target.name, derived_from=src.name, train_share=train_share, missing_share=missing_share)
-    meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    _update_meta(tmp, name=target.name, derived_from=src.name, train_share=train_share, missing_share=missing_share)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     return target
@@ -99,14 +96,20 @@ def period_dataset(source: str | os.PathLike, *, train: tuple[str, str], val: tu
         np.save(tmp / f"{split}_data.npy", whole[keep])
         np.save(tmp / f"{split}_timestamps.npy", stamps[keep])
         kept += int(keep.sum())
-    meta_file = tmp / "meta.json"
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
     # the splits need not be contiguous, so no single start time describes them: their periods do
-    meta.update(name=target.name, derived_from=src.name, periods=periods, start=None, num_time_steps=kept)
-    meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    _update_meta(tmp, name=target.name, derived_from=src.name, periods=periods, start=None, num_time_steps=kept)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     return target
+
+
+def _update_meta(folder: Path, **fields) -> None:
+    """Write ``fields`` into the ``meta.json`` of a derived dataset's ``folder``, with the days of week unseen in
+    training of its new splits (the copied value describes the source's)."""
+    meta_file = folder / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta.update(fields, **{"days of week unseen in training": unseen_days(folder)})
+    meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
 def _stamp(when: str) -> str:

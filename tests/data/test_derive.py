@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from stlora_plugin.data import derive_dataset
+from stlora_plugin.data import derive_dataset, write_dataset
+from stlora_plugin.runtime.protocol import unseen_days
 
 
 def test_train_share_and_missing_share(synthetic_dataset):
@@ -23,3 +24,12 @@ def test_train_share_and_missing_share(synthetic_dataset):
 def test_bad_shares(synthetic_dataset, kwargs):
     with pytest.raises(ValueError, match="share"):
         derive_dataset(synthetic_dataset, **kwargs)
+
+
+def test_a_derived_dataset_names_its_own_unseen_days(tmp_path):
+    weeks = write_dataset(np.random.default_rng(0).random((24 * 21, 3)) + 1, None, tmp_path, "WEEKS",
+                          step_minutes=60, start="2018-01-01").path  # three weeks from a Monday
+    assert json.loads((weeks / "meta.json").read_text())["days of week unseen in training"] == []
+    short = derive_dataset(weeks, train_share=0.1)  # training keeps its last 48 hours: Thursday to Saturday
+    assert json.loads((short / "meta.json").read_text())["days of week unseen in training"] == \
+        unseen_days(short) == ["Monday", "Tuesday", "Wednesday", "Sunday"]
