@@ -40,8 +40,7 @@ def main() -> None:
     parser.add_argument("--day", default="Thursday", choices=DAY_NAMES)
     args = parser.parse_args()
     key = RunKey(args.dataset, args.model, args.seed, args.variant)
-    records = [r for r in Sweep(args.out, Budget()).records()
-               if RunKey(r["dataset"], r["model"], r["seed"], r["variant"]) == key]
+    records = [r for r in Sweep(args.out, Budget()).records() if RunKey.of(r) == key]
     budget = Budget(**records[0]["budget"]) if records else Budget()  # a run still training: the default budget
     cfg = Sweep(args.out, budget).config(key, resume=True)
     switches = [f.name for f in dataclasses.fields(cfg.model_config) if f.name in DAY_OF_WEEK_FIELDS]

@@ -68,6 +68,11 @@ class RunKey:
     def slug(self) -> str:
         return f"{self.dataset}/{self.model}/{self.variant}/seed{self.seed}"
 
+    @classmethod
+    def of(cls, record: dict) -> RunKey:
+        """The key of a run record (a line of ``runs.jsonl``)."""
+        return cls(record["dataset"], record["model"], record["seed"], record["variant"])
+
 
 @dataclass
 class Budget:
@@ -166,7 +171,7 @@ class Sweep:
         return records
 
     def done(self) -> set[RunKey]:
-        return {_key(r) for r in self.records()}
+        return {RunKey.of(r) for r in self.records()}
 
     def config(self, key: RunKey, *, resume: bool = False):
         """The BasicTS config of one run (``resume=True``: of a run already on disk, e.g. to evaluate it)."""
@@ -321,7 +326,7 @@ class Sweep:
         source = Sweep(records_folder(folder), self.budget)
         wanted, done, copied = set(keys), self.done(), []
         for r in source.records():
-            key = _key(r)
+            key = RunKey.of(r)
             if key not in wanted or key in done or r["budget"] != asdict(self.budget) or "settings" not in r \
                     or settings_changes(r["settings"], run_settings(self.config(key, resume=True))):
                 continue
@@ -345,7 +350,7 @@ class Sweep:
         """Refuse to reuse recorded runs whose settings differ from what ``keys`` resolve to now."""
         wanted, stale, unknown = set(keys), [], 0
         for r in self.records():
-            key = _key(r)
+            key = RunKey.of(r)
             if key not in wanted:
                 continue
             if "settings" not in r:  # written before settings were recorded
@@ -373,10 +378,6 @@ def records_folder(folder: str | os.PathLike) -> Path:
         if (candidate / "runs.jsonl").is_file():
             return candidate
     raise FileNotFoundError(f"{folder} holds no runs.jsonl (nor runs/runs.jsonl): not a comparison folder")
-
-
-def _key(record: dict) -> RunKey:
-    return RunKey(record["dataset"], record["model"], record["seed"], record["variant"])
 
 
 def plan(datasets: list[str], models: list[str], seeds: list[int], variants: list[str]) -> list[RunKey]:
