@@ -71,7 +71,6 @@ class LSTM(nn.Module):
         super().__init__()
         self.num_nodes = config.num_nodes
         self.output_len = config.output_len
-        self.use_time_features = config.use_time_features
         self.time_channels = (2 if config.day_of_week else 1) if config.use_time_features else 0
         in_features = 1 + self.time_channels
         self.input_proj = nn.Linear(in_features, config.embed_dim)
