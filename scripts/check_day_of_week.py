@@ -22,7 +22,7 @@ from basicts.utils.mask import null_val_mask
 
 from stlora_plugin.leaderboard.sweep import SETTINGS_ADDED, Budget, RunKey, Sweep
 from stlora_plugin.runtime.forecast import forecasts, load_checkpoint_model
-from stlora_plugin.runtime.protocol import DAY_NAMES, DAY_OF_WEEK_FIELDS
+from stlora_plugin.runtime.protocol import DAY_NAMES, DAY_OF_WEEK_FIELDS, day_value
 
 
 def split_mae(cfg, model, mean, std, split: str) -> float:
@@ -59,7 +59,7 @@ def main() -> None:
 
     def fixed_day(inputs, inputs_timestamps, **kwargs):
         timestamps = inputs_timestamps.clone()
-        timestamps[..., 1] = DAY_NAMES.index(args.day) / 7
+        timestamps[..., 1] = day_value(DAY_NAMES.index(args.day))
         return forward(inputs, inputs_timestamps=timestamps, **kwargs)
 
     with torch.no_grad():

@@ -284,7 +284,7 @@ def dataset_settings(config_class: type, dataset: str | os.PathLike) -> dict:
     unseen = unseen_days(dataset) if fields else []
     if unseen:
         logger.info("%s: validation or test hold %s, never in training: %s reads no day of week (%s)",
-                    dataset, ", ".join(unseen), config_class.__name__, ", ".join(f"{f}=False" for f in fields))
+                    dataset, ", ".join(unseen), config_class.__qualname__, ", ".join(f"{f}=False" for f in fields))
     return {name: False for name in fields} if unseen else {}
 
 

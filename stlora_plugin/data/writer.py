@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..runtime.protocol import METRICS, SPLIT, SPLITS, days_unseen_in_training, split_lengths
+from ..runtime.protocol import DAY_NAMES, METRICS, SPLIT, SPLITS, day_value, days_unseen_in_training, split_lengths
 
 __all__ = ["PreparedDataset", "make_timestamps", "split_lengths", "write_dataset"]
 
@@ -56,11 +56,11 @@ def make_timestamps(num_steps: int, step_minutes: int, start: str | None = None)
         index = np.arange(num_steps)
         steps_per_day = 1440 // step_minutes
         tod = (index % steps_per_day) / steps_per_day
-        dow = ((index // steps_per_day) % 7) / 7
+        dow = day_value((index // steps_per_day) % len(DAY_NAMES))
     else:
         times = pd.date_range(pd.Timestamp(start), periods=num_steps, freq=f"{step_minutes}min")
         tod = (times.hour * 60 + times.minute).to_numpy() / 1440
-        dow = times.dayofweek.to_numpy() / 7
+        dow = day_value(times.dayofweek.to_numpy())
     return np.stack([tod, dow], axis=1).astype(np.float32)
 
 

@@ -24,7 +24,7 @@ from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
 __all__ = ["DAY_NAMES", "DAY_OF_WEEK_FIELDS", "HORIZONS", "INPUT_LEN", "METRICS", "OPTIMIZER_PARAMS", "OUTPUT_LEN",
-           "SPLIT", "SPLITS", "benchmark_config", "day_index", "days_unseen_in_training", "fill_dataset_fields",
+           "SPLIT", "SPLITS", "benchmark_config", "day_index", "day_value", "days_unseen_in_training", "fill_dataset_fields",
            "model_callbacks", "reading_finished_runs", "reported_horizons", "split_lengths", "unseen_days"]
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,16 @@ def split_lengths(num_steps: int) -> tuple[int, int, int]:
 
 
 #: The timestamps every model receives (``inputs_timestamps [B, L, 2]``, float32): time of day in [0, 1), and day
-#: of week written as ``day / 7`` with Monday = 0 (decoded by :func:`day_index`).
+#: of week written as ``day / 7`` with Monday = 0 (:func:`day_value` writes it, :func:`day_index` reads it).
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: Model-config fields that switch a model's day-of-week input (ours; BasicTS STID's). The zoo's recipes turn them
 #: off on data whose validation or test hold days of week that training never does (:func:`unseen_days`).
 DAY_OF_WEEK_FIELDS = ("day_of_week", "if_day_in_week")
+
+
+def day_value(day):
+    """The timestamp value of day of week ``day`` (0 = Monday to 6; an int or an array): ``day / 7``."""
+    return day / len(DAY_NAMES)
 
 
 def day_index(day_of_week):
@@ -112,7 +117,7 @@ def fill_dataset_fields(model_config: BasicTSModelConfig, dataset: str | os.Path
     if unseen:
         logger.warning("%s reads the day of week (%s=True), but validation or test of %s hold %s, which training "
                        "never does: their day-of-week inputs stay untrained; set %s=False (the zoo's recipes do)",
-                       type(model_config).__name__, reading[0], meta["name"], ", ".join(unseen), reading[0])
+                       type(model_config).__qualname__, reading[0], meta["name"], ", ".join(unseen), reading[0])
     return model_config
 
 

@@ -9,7 +9,8 @@ from basicts.models.STID import STID, STIDConfig
 from stlora_plugin import zoo
 from stlora_plugin.data import make_timestamps, write_dataset
 from stlora_plugin.runtime import GlobalZScoreScaler, benchmark_config, read_meta
-from stlora_plugin.runtime.protocol import DAY_NAMES, day_index, days_unseen_in_training, split_lengths, unseen_days
+from stlora_plugin.runtime.protocol import (DAY_NAMES, day_index, day_value, days_unseen_in_training, split_lengths,
+                                            unseen_days)
 
 
 def test_protocol_fields(synthetic_dataset, tmp_path):
@@ -51,6 +52,8 @@ def test_day_index_decodes_the_written_day_of_week():
     assert np.array_equal(day_index(stamps[:, 1]).astype(int), expected)
     assert torch.equal(day_index(torch.from_numpy(stamps[:, 1])).long(), torch.from_numpy(expected))
     assert DAY_NAMES[int(day_index(np.float32(3 / 7)))] == "Thursday"
+    days = np.arange(7)
+    assert np.array_equal(day_index(day_value(days).astype(np.float32)), days)  # the writer's value, read back
 
 
 def test_days_unseen_in_training():
