@@ -132,7 +132,8 @@ def plot_validation_curves(records: list[dict], dataset: str, path: Path,
         tails = []
         for color, variant in enumerate(variants):
             group = sorted((r for r in runs if (r["model"], r["variant"]) == (model, variant)), key=lambda r: r["seed"])
-            label = f"{variant} ({len(group)} seeds)" if len(variants) > 1 else f"{len(group)} seeds"
+            seeds = f"{len(group)} seed{'s' if len(group) != 1 else ''}"
+            label = f"{variant} ({seeds})" if len(variants) > 1 else seeds
             for i, r in enumerate(group):
                 curve = np.asarray(r["val_mae"], dtype=float)
                 epochs, best = np.arange(1, len(curve) + 1), int(np.nanargmin(curve))
