@@ -24,8 +24,9 @@ from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
 __all__ = ["DAY_NAMES", "DAY_OF_WEEK_FIELDS", "HORIZONS", "INPUT_LEN", "METRICS", "OPTIMIZER_PARAMS", "OUTPUT_LEN",
-           "SPLIT", "SPLITS", "benchmark_config", "day_index", "day_value", "days_unseen_in_training", "fill_dataset_fields",
-           "model_callbacks", "reading_finished_runs", "reported_horizons", "split_lengths", "unseen_days"]
+           "SPLIT", "SPLITS", "benchmark_config", "day_index", "day_value", "days_unseen_in_training",
+           "fill_dataset_fields", "model_callbacks", "reading_finished_runs", "reported_horizons", "split_lengths",
+           "unseen_days"]
 
 logger = logging.getLogger(__name__)
 
