@@ -20,7 +20,7 @@ import torch
 from basicts.metrics import masked_mae
 from basicts.utils.mask import null_val_mask
 
-from stlora_plugin.leaderboard.sweep import SETTINGS_ADDED, Budget, RunKey, Sweep
+from stlora_plugin.leaderboard.sweep import Budget, RunKey, Sweep, recorded_settings, run_settings
 from stlora_plugin.runtime.forecast import forecasts, load_checkpoint_model
 from stlora_plugin.runtime.protocol import DAY_NAMES, DAY_OF_WEEK_FIELDS, day_value
 
@@ -46,7 +46,7 @@ def main() -> None:
     switches = [f.name for f in dataclasses.fields(cfg.model_config) if f.name in DAY_OF_WEEK_FIELDS]
     if "inputs_timestamps" not in inspect.signature(cfg.model.forward).parameters or not switches:
         raise SystemExit(f"{args.model} does not read the day of week: it cannot change its forecasts")
-    if records and not {**SETTINGS_ADDED, **records[0].get("settings", {})}.get(switches[0], True):
+    if records and not recorded_settings(records[0].get("settings", {}), run_settings(cfg)).get(switches[0], True):
         raise SystemExit(f"{key.slug} was trained without the day of week ({switches[0]}=False): nothing to measure")
     sweep = Sweep(args.out, dataclasses.replace(budget, backbone={**budget.backbone, switches[0]: True}))
     cfg = sweep.config(key, resume=True)

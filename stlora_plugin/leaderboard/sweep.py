@@ -48,7 +48,7 @@ from ..runtime.memory import PeakMemory
 from .pernode import adapter_diagnostics, per_node_mae
 
 __all__ = ["ARMS", "SETTINGS_ADDED", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "records_folder",
-           "run_settings", "settings_changes"]
+           "recorded_settings", "run_settings", "settings_changes"]
 
 logger = logging.getLogger(__name__)
 
@@ -115,10 +115,16 @@ def run_settings(cfg) -> dict:
     return {k: v for k, v in values.items() if not (isinstance(v, str) and os.path.isabs(v))}
 
 
+def recorded_settings(recorded: dict, now: dict) -> dict:
+    """The settings a run's record trained with, read against those a command resolves to now (``run_settings``):
+    a setting of :data:`SETTINGS_ADDED` that the record lacks and the model has now is read at its value there."""
+    return {**{k: v for k, v in SETTINGS_ADDED.items() if k in now}, **recorded}
+
+
 def settings_changes(recorded: dict, now: dict) -> dict:
     """``{setting: (recorded value, value now)}`` of the settings that differ between a run's record and what a
-    command resolves to now; a setting of :data:`SETTINGS_ADDED` that the record lacks is read at its value there."""
-    recorded = {**{k: v for k, v in SETTINGS_ADDED.items() if k in now}, **recorded}
+    command resolves to now (:func:`recorded_settings`)."""
+    recorded = recorded_settings(recorded, now)
     return {k: (recorded.get(k), now.get(k)) for k in {*now, *recorded} if recorded.get(k) != now.get(k)}
 
 

@@ -45,18 +45,22 @@ def command_line() -> str:
     return "stlora " + " ".join(args) if is_cli else " ".join([sys.argv[0], *args])
 
 
-def report_header(datasets, models, seeds, budget, split: str | None = None) -> str:
+def report_header(datasets, models, seeds, budget, split: str | None = None, finished=None) -> str:
     """What every report states first: the command, data, budget (a ``sweep.Budget``), seeds and models;
-    ``split`` describes the data split when it is not the protocol's (e.g. periods by date)."""
+    ``split`` describes the data split when it is not the protocol's (e.g. periods by date); ``finished``, the
+    seeds with finished runs where they are fewer than the command's (a comparison still training)."""
     batch = f"batch {budget.batch_size}" if budget.batch_size else "each model's recipe batch size"
     steps = f"{budget.horizon} -> {budget.horizon}" if getattr(budget, "horizon", None) else f"{INPUT_LEN} -> {OUTPUT_LEN}"
     patience = getattr(budget, "patience", None)
     epochs = (f"at most {budget.num_epochs} epochs per run, stopped after {patience} epochs without a better "
               "validation MAE (epochs each run trained: epochs_trained in runs.jsonl)" if patience else f"{budget.num_epochs} epochs per run")
     split = split or "/".join(str(round(100 * share)) for share in SPLIT) + " split"
+    seed_text = ", ".join(map(str, seeds))
+    if finished is not None and set(finished) != set(seeds):
+        seed_text += f" (finished so far: {', '.join(map(str, sorted(finished))) or 'none'})"
     return (f"Command: `{command_line()}`  \nData: {', '.join(datasets)} ({steps}, {split}, "
             f"masked metrics on the test split)  \nBudget: {epochs}, {batch}, best epoch chosen on "
-            f"validation MAE  \nSeeds: {', '.join(map(str, seeds))}  \nModels: {', '.join(models)}  \n"
+            f"validation MAE  \nSeeds: {seed_text}  \nModels: {', '.join(models)}  \n"
             f"ST-LoRA settings: {budget.stlora or 'defaults'}")
 
 

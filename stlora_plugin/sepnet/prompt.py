@@ -49,7 +49,8 @@ class PromptPrefix(nn.Module):
         day_of_week: the time token includes the day of week (False: time of day only).
 
     Shapes:
-        series ``[S, L]`` with ``S = B * C`` series ordered batch-major, timestamps ``[B, L, 2]``
+        series ``[S, L]`` with ``S = B * C`` series ordered batch-major, timestamps ``[B, L, 2]`` (time of day,
+        day of week; ``[B, L, 1]`` is enough with ``day_of_week=False``)
         -> prefix ``[S, T0, d_llm]`` with ``T0 = T + 4 * stats + time`` (``T0 = 0`` gives an empty tensor).
     """
 
@@ -93,7 +94,8 @@ class PromptPrefix(nn.Module):
         if self.time_proj is not None:
             if timestamps is None or timestamps.ndim != 3 or timestamps.shape[-1] < self.time_channels:
                 got = None if timestamps is None else tuple(timestamps.shape)
-                raise ValueError(f"the time token needs inputs_timestamps [B, L, 2] (time of day, day of week), "
+                channels = "time of day, day of week" if self.time_channels == 2 else "time of day"
+                raise ValueError(f"the time token needs inputs_timestamps [B, L, >={self.time_channels}] ({channels}), "
                                  f"got {got}; set time_token=False to run without timestamps")
             batch = timestamps.shape[0]
             if num_series % batch:

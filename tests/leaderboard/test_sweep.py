@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import (Budget, RunKey, Sweep, checkpoint_root, plan, run_settings,
-                                             settings_changes)
+from stlora_plugin.leaderboard.sweep import (Budget, RunKey, Sweep, checkpoint_root, plan, recorded_settings,
+                                             run_settings, settings_changes)
 
 
 @pytest.fixture
@@ -142,7 +142,10 @@ def test_leaderboard_end_to_end_and_resume(datasets_env, tmp_path):
     assert freeze["params"]["trainable"] == freeze["params"]["adapter"] > 0
     assert len(records[0]["per_node_mae"]) == 12 and records[0]["sec_per_epoch"] > 0
     table = (out / "leaderboard.md").read_text()
-    assert "Budget: 1 epochs" in table and "Seeds: 0, 1" in table
+    assert "Budget: 1 epochs" in table and "Seeds: 0, 1  \n" in table
+    run_leaderboard(["TINY"], ["STID"], [0, 1, 2], budget, out, ("plain", "stlora", "freeze"),
+                    ckpt_root=tmp_path / "ckpt", train=False)  # the tables of a comparison still training
+    assert "Seeds: 0, 1, 2 (finished so far: 0, 1)" in (out / "leaderboard.md").read_text()
 
     # a second sweep finds every run on disk; a leftover folder without a checkpoint to continue is cleared
     sweep = Sweep(out, budget, ckpt_root=tmp_path / "ckpt")
@@ -247,6 +250,8 @@ def test_a_setting_added_later_reads_as_the_value_earlier_runs_trained_with(data
     assert settings_changes(before, now) == {"day_of_week": (True, False)}  # those runs read the day of week
     assert settings_changes(before, {**now, "day_of_week": True}) == {}
     assert settings_changes({**now, "hidden_size": 1}, now) == {"hidden_size": (1, now["hidden_size"])}
+    assert recorded_settings(before, now)["day_of_week"] is True
+    assert "day_of_week" not in recorded_settings(before, before)  # nor given to a model without the setting
 
 
 def test_an_arm_can_change_optimizer_options(datasets_env):

@@ -60,6 +60,8 @@ def test_report_header_states_command_data_budget_and_seeds(monkeypatch):
     assert "Data: D1, D2" in text and "3 epochs per run, batch 64" in text and "Seeds: 0, 1" in text
     assert "ST-LoRA settings: {'stlora_rank': 2}" in text
     assert "recipe batch size" in report_header(["D"], ["STID"], [0], Budget(1, None, {}))
+    assert "Seeds: 0, 1, 2 (finished so far: 0)" in report_header(["D"], ["STID"], [0, 1, 2], Budget(), finished={0})
+    assert "Seeds: 0, 1  \n" in report_header(["D"], ["STID"], [0, 1], Budget(), finished=[1, 0])
 
 
 def test_efficiency_survives_records_without_an_epoch_time():

@@ -53,6 +53,12 @@ def test_time_token_reads_the_day_of_week_only_when_asked():
         prefix = PromptPrefix(D, stats=False, time=True, day_of_week=day_of_week)
         same = torch.equal(prefix(series, timestamps), prefix(series, next_day))
         assert same is not day_of_week  # on: another day, another token (the control); off: the day is not read
+    time_only = PromptPrefix(D, stats=False, time=True, day_of_week=False)
+    time_only(series, timestamps[..., :1])  # the time of day is all it needs
+    with pytest.raises(ValueError, match=r"\[B, L, >=1\] \(time of day\)"):
+        time_only(series, timestamps[..., 0])
+    with pytest.raises(ValueError, match=r"\[B, L, >=2\] \(time of day, day of week\)"):
+        PromptPrefix(D, stats=False, time=True)(series, timestamps[..., :1])
 
 
 def test_statistics_tokens_get_gradients():
