@@ -43,7 +43,7 @@ from ..adapters.config import PREFIX, PRESETS  # noqa: E402
 from ..adapters.report import count_parameters  # noqa: E402
 from .pernode import adapter_diagnostics, node_distinctness  # noqa: E402
 from .plots import plot_validation_curves  # noqa: E402
-from .sweep import Budget, RunKey, Sweep, plan  # noqa: E402
+from .sweep import Budget, RunKey, Sweep, finished_seeds, plan  # noqa: E402
 from .tables import (comparisons, p_text, paired_p_value, pm, report_header, sample_std,  # noqa: E402
                      validation_delta)
 
@@ -142,7 +142,7 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
     if unknown:
         raise ValueError(f"unknown ablation arms {unknown}; choose from {', '.join(ABLATIONS)}")
     out_dir = Path(out_dir)
-    diagnostics, by_node = [], []
+    diagnostics, by_node, keys = [], [], []
     stored = _stored_diagnostics(out_dir / "ablation.json")
     for dataset in datasets:
         for model in models:
@@ -150,8 +150,9 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
             if "wide_backbone" in arms:  # sized for this dataset's node count
                 table["wide_backbone"] = _wide_arm(dataset, model, budget)
             sweep = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root, arms=table, reuse=reuse)
-            keys = plan([dataset], [model], seeds, ["plain", *table])
-            finished = sweep.run(keys) if train else sweep.records()
+            pair_keys = plan([dataset], [model], seeds, ["plain", *table])
+            keys += pair_keys
+            finished = sweep.run(pair_keys) if train else sweep.records()
             diagnostics += _diagnostics(sweep, finished, dataset, model, seeds, stored)
             by_node += _distinct_nodes(sweep, finished, dataset, model, seeds)
     records = Sweep(out_dir / "runs", budget, ckpt_root=ckpt_root).records()  # every dataset and model
@@ -164,8 +165,8 @@ def run_ablation(datasets: list[str], models: list[str], seeds: list[int], budge
                      for r in comparisons(records, baseline=baseline, variant=arm)
                      if r["metric"] == "MAE" and r["horizon"] == "avg"]
     md = out_dir / "ablation.md"
-    md.write_text(_render(rows, diagnostics, by_node, arms, report_header(datasets, models, seeds, budget)),
-                  encoding="utf-8")
+    header = report_header(datasets, models, seeds, budget, finished=finished_seeds(keys, records))
+    md.write_text(_render(rows, diagnostics, by_node, arms, header), encoding="utf-8")
     (out_dir / "ablation.json").write_text(json.dumps({"comparisons": rows, "diagnostics": diagnostics,
                                                        "distinct_nodes": by_node}, indent=1),
                                            encoding="utf-8")

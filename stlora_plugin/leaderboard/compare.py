@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from ..data import derive_dataset  # noqa: E402
 from .plots import plot_all  # noqa: E402
-from .sweep import Budget, RunKey, Sweep, plan  # noqa: E402
+from .sweep import Budget, Sweep, finished_seeds, plan  # noqa: E402
 from .tables import comparisons, p_text, pm, report_header, write_tables  # noqa: E402
 
 __all__ = ["SENSITIVITY_KNOBS", "run_leaderboard", "run_sensitivity"]
@@ -50,8 +50,7 @@ def run_leaderboard(datasets: list[str], models: list[str], seeds: list[int], bu
     records = [r for r in records if r["dataset"] in datasets and r["model"] in models and r["seed"] in seeds]
     if not records:
         raise ValueError(f"no finished runs for these datasets, models and seeds in {sweep.records_path}")
-    done = {RunKey.of(r) for r in records}
-    finished = [seed for seed in seeds if set(plan(datasets, models, [seed], list(variants))) <= done]
+    finished = finished_seeds(plan(datasets, models, seeds, list(variants)), records)
     context = report_header(datasets, models, seeds, budget, finished=finished)
     shown = tuple(v for v in variants if v != "plain")
     written = write_tables(records, out_dir, title="Leaderboard: backbone vs backbone + ST-LoRA", context=context,

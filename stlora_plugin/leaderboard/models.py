@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from .. import zoo  # noqa: E402
 from ..runtime.protocol import METRICS  # noqa: E402
 from .plots import plot_validation_curves  # noqa: E402
-from .sweep import Budget, RunKey, Sweep  # noqa: E402
+from .sweep import Budget, RunKey, Sweep, finished_seeds  # noqa: E402
 from .tables import (_value, horizon_sections, mean_epochs, mean_field, p_text, paired_p_value, pm,  # noqa: E402
                      report_header, sample_std)
 
@@ -144,8 +144,8 @@ def run_model_comparison(dataset: str, models: list[str], reference: str, seeds:
     if not rows:
         raise ValueError(f"no finished runs of these models on {dataset} in {sweep.records_path}")
     md, table, js, png = (out_dir / f"comparison.{ext}" for ext in ("md", "csv", "json", "png"))
-    md.write_text(_markdown(rows, dataset, reference, report_header([dataset], models, seeds, budget)),
-                  encoding="utf-8")
+    header = report_header([dataset], models, seeds, budget, finished=finished_seeds(keys, records))
+    md.write_text(_markdown(rows, dataset, reference, header), encoding="utf-8")
     flat = [{k: (v[0] if isinstance(v, tuple) else v) for k, v in r.items()}
             | {f"{k} std": v[1] for k, v in r.items() if isinstance(v, tuple)} for r in rows]
     with open(table, "w", newline="", encoding="utf-8") as f:

@@ -47,8 +47,8 @@ from ..runtime.launch import EpochProgress
 from ..runtime.memory import PeakMemory
 from .pernode import adapter_diagnostics, per_node_mae
 
-__all__ = ["ARMS", "SETTINGS_ADDED", "Budget", "RunKey", "Sweep", "checkpoint_root", "plan", "records_folder",
-           "recorded_settings", "run_settings", "settings_changes"]
+__all__ = ["ARMS", "SETTINGS_ADDED", "Budget", "RunKey", "Sweep", "checkpoint_root", "finished_seeds", "plan",
+           "records_folder", "recorded_settings", "run_settings", "settings_changes"]
 
 logger = logging.getLogger(__name__)
 
@@ -394,3 +394,10 @@ def plan(datasets: list[str], models: list[str], seeds: list[int], variants: lis
         zoo.model_class(name)  # clear error for unknown names
     order = sorted(dict.fromkeys(variants), key=lambda v: v != "plain")
     return [RunKey(d, m, s, v) for d in datasets for m in models for s in seeds for v in order]
+
+
+def finished_seeds(keys: Sequence[RunKey], records: list[dict]) -> list[int]:
+    """The seeds of ``keys`` whose every run is among ``records``: what a report of a sweep still training covers
+    in full (``report_header(..., finished=...)``)."""
+    done = {RunKey.of(r) for r in records}
+    return [seed for seed in dict.fromkeys(k.seed for k in keys) if all(k in done for k in keys if k.seed == seed)]

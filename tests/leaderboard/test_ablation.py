@@ -49,6 +49,7 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
                          arms=["stlora", "shared_core", "wide_backbone"], ckpt_root=tmp_path / "ckpt")
     rebuilt = json.loads(again[1].read_text())
     assert rebuilt["comparisons"] == rows and rebuilt["diagnostics"] == report["diagnostics"]
+    assert "Seeds: 0  \n" in again[0].read_text()  # every run of seed 0 recorded
     assert not (tmp_path / "ckpt").exists()
 
     # report only (--report-only): an arm not trained yet is left out of the tables, and nothing trains
@@ -56,6 +57,7 @@ def test_ablation_arms_against_plain_and_stlora(synthetic_dataset, tmp_path, mon
                            arms=["stlora", "shared_core", "wide_backbone", "no_gate"], ckpt_root=tmp_path / "ckpt",
                            train=False)
     assert json.loads(partial[1].read_text())["comparisons"] == rows
+    assert "Seeds: 0 (finished so far: none)" in partial[0].read_text()  # seed 0 lacks its no_gate run
     assert len((tmp_path / "abl" / "runs" / "runs.jsonl").read_text().splitlines()) == 4
     assert not (tmp_path / "ckpt").exists()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from stlora_plugin.leaderboard.compare import run_leaderboard, run_sensitivity
-from stlora_plugin.leaderboard.sweep import (Budget, RunKey, Sweep, checkpoint_root, plan, recorded_settings,
-                                             run_settings, settings_changes)
+from stlora_plugin.leaderboard.sweep import (Budget, RunKey, Sweep, checkpoint_root, finished_seeds, plan,
+                                             recorded_settings, run_settings, settings_changes)
 
 
 @pytest.fixture
@@ -252,6 +252,13 @@ def test_a_setting_added_later_reads_as_the_value_earlier_runs_trained_with(data
     assert settings_changes({**now, "hidden_size": 1}, now) == {"hidden_size": (1, now["hidden_size"])}
     assert recorded_settings(before, now)["day_of_week"] is True
     assert "day_of_week" not in recorded_settings(before, before)  # nor given to a model without the setting
+
+
+def test_a_seed_is_finished_when_every_run_of_it_is_recorded():
+    keys = plan(["TINY"], ["STID"], [0, 1, 2], ["plain", "stlora"])
+    records = [dataclasses.asdict(k) for k in keys if k != RunKey("TINY", "STID", 1, "stlora")]
+    assert finished_seeds(keys, records) == [0, 2]
+    assert finished_seeds(keys, []) == [] and finished_seeds(keys[:2], records) == [0]
 
 
 def test_an_arm_can_change_optimizer_options(datasets_env):
