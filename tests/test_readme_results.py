@@ -53,7 +53,8 @@ def plain_text(cell: str) -> str:
 def same_p(readme: str, summary: str) -> bool:
     """The README's p is the one the tables print (3 decimals), rounded to the README's decimals; a pair with one
     seed has none (``–`` in both)."""
-    if "–" in (readme, summary):
+    no_p = p_text(float("nan"))  # the mark the tables print for no p
+    if no_p in (readme, summary):
         return readme == summary
     decimals = len(readme.split(".")[1])
     return abs(float(readme) - float(summary)) <= 0.5 * 10 ** -decimals + 1e-12
