@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from basicts.configs import BasicTSForecastingConfig, BasicTSModelConfig
 
-from .callbacks import AuxiliaryLoss, RankZeroEvaluation
+from .callbacks import AuxiliaryLoss, FlushSubnormals, RankZeroEvaluation
 from .paths import dataset_dir, read_meta
 from .scaler import GlobalZScoreScaler
 
@@ -140,12 +140,13 @@ def reading_finished_runs():
 def model_callbacks(model: type, callbacks=()) -> list:
     """``callbacks`` plus those ``model`` needs: a working :class:`AuxiliaryLoss` for its ``aux_loss_keys``, each
     class of its ``_required_callbacks`` not yet present (BasicTS's broken ``AddAuxiliaryLoss`` is met by ours,
-    a subclass), its ``default_callbacks`` (e.g. the ST-LoRA parameter report), and :class:`RankZeroEvaluation`
-    (validation under DDP that finishes)."""
+    a subclass), its ``default_callbacks`` (e.g. the ST-LoRA parameter report), :class:`RankZeroEvaluation`
+    (validation under DDP that finishes) and :class:`FlushSubnormals` (CPU epochs that do not slow down as weights
+    decay)."""
     callbacks = list(callbacks)
     aux_keys = getattr(model, "aux_loss_keys", ())
     needed = ([AuxiliaryLoss] if aux_keys else []) + list(getattr(model, "_required_callbacks", ())) \
-        + list(getattr(model, "default_callbacks", ())) + [RankZeroEvaluation]
+        + list(getattr(model, "default_callbacks", ())) + [RankZeroEvaluation, FlushSubnormals]
     for kind in needed:
         if any(isinstance(cb, kind) for cb in callbacks):
             continue

@@ -142,3 +142,58 @@ def test_early_stopping_rejects_a_bad_patience():
     for bad in (0, -1, 2.5, None):
         with pytest.raises(ValueError, match="positive number of epochs"):
             EarlyStopping(bad)
+
+
+SUBNORMAL = 1e-39  # below torch.finfo(torch.float32).tiny (about 1.18e-38)
+
+
+class SubnormalProbe(AuxProbe):
+    """A linear forecaster plus a weight, outside the loss, that starts in float32's subnormal range."""
+
+    aux_loss_keys = ()
+
+    def __init__(self, config: AuxProbeConfig):
+        super().__init__(config)
+        self.aux_only = nn.Parameter(torch.full((3,), SUBNORMAL))
+
+
+def _probe_after_training(dataset, folder, *, keep_callback: bool):
+    from stlora_plugin.runtime import FlushSubnormals, benchmark_config, launch_training
+
+    cfg = benchmark_config(SubnormalProbe, AuxProbeConfig(), dataset, num_epochs=1, ckpt_save_dir=str(folder))
+    if not keep_callback:  # the control (the config builder adds it to every config)
+        cfg.callbacks = [cb for cb in cfg.callbacks if not isinstance(cb, FlushSubnormals)]
+    run_dir = launch_training(cfg)
+    return torch.load(sorted(run_dir.glob("SubnormalProbe_*.pt"))[-1], weights_only=True)["model_state_dict"]["aux_only"]
+
+
+def test_flush_subnormals_is_in_every_config(synthetic_dataset, tmp_path):
+    from stlora_plugin.runtime import FlushSubnormals, benchmark_config
+
+    cfg = benchmark_config(AuxProbeUndeclared, AuxProbeConfig(), synthetic_dataset, ckpt_save_dir=str(tmp_path))
+    assert sum(isinstance(cb, FlushSubnormals) for cb in cfg.callbacks) == 1
+
+
+@pytest.mark.slow
+def test_flush_subnormals_zeroes_a_subnormal_weight_through_the_launcher(synthetic_dataset, tmp_path):
+    assert torch.equal(_probe_after_training(synthetic_dataset, tmp_path / "on", keep_callback=True), torch.zeros(3))
+    # the control: without the callback the weight (no gradient reaches it) keeps its subnormal value
+    kept = _probe_after_training(synthetic_dataset, tmp_path / "off", keep_callback=False)
+    assert torch.equal(kept, torch.full((3,), SUBNORMAL))
+
+
+def test_flush_subnormals_leaves_normal_values_bit_for_bit():
+    from types import SimpleNamespace
+
+    from stlora_plugin.runtime import FlushSubnormals
+
+    tiny = torch.finfo(torch.float32).tiny
+    values = torch.tensor([SUBNORMAL, -SUBNORMAL, tiny / 2, 0.0, tiny, -tiny, 1e-30, 0.5, -3.0])
+    weight = nn.Parameter(values.clone())
+    integer = torch.tensor([0, 1])  # not a float: not touched
+    runner = SimpleNamespace(model=SimpleNamespace(parameters=lambda: [weight, integer]))
+    callback = FlushSubnormals()
+    callback.on_train_start(runner)
+    callback.on_step_end(runner)
+    assert torch.equal(weight[:4], torch.zeros(4))
+    assert torch.equal(weight[4:], values[4:])  # the smallest normal value and everything above: unchanged
