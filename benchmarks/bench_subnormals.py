@@ -1,13 +1,16 @@
-"""What subnormal weights cost a CPU training step, and what ``FlushSubnormals`` gives back.
+"""What subnormal values cost a CPU training step, and what ``FlushSubnormals`` gives back.
 
-STAEformer at NYC-Taxi scale (69 nodes, its recipe's batch 16, 12 -> 12). Three states of the same model, timed
-side by side in one process (forward, masked MAE loss, backward; no optimizer step, so the weights stay as set):
+STAEformer at NYC-Taxi scale (69 nodes, its recipe's batch 16, 12 -> 12), timed side by side in one process
+(forward, masked MAE loss, backward; no optimizer step, so the weights stay as set), in these states:
 
 - ``normal``: the weights as initialised;
-- ``subnormal``: ``--fraction`` of the entries of every attention query and key weight set to +-1e-39, below
-  float32's smallest normal value (about 1.2e-38): the state weight decay left STAEformer's attention in on
+- ``subnormal weights``: ``--fraction`` of the entries of every attention query and key weight set to +-1e-39,
+  below float32's smallest normal value (about 1.2e-38): the state weight decay left STAEformer's attention in on
   NYC-Taxi (14,341 of 1.13 million entries after 9 epochs, up to 15% of one query weight);
-- ``flushed``: that model after one ``FlushSubnormals.on_step_end``, which sets those entries to zero.
+- ``tiny weights``: every attention query and key weight scaled to 1e-20 of its value: normal numbers, but queries
+  times keys (the attention scores) fall in the subnormal range, as activations;
+- each of those two under ``FlushSubnormals`` as BasicTS runs it (``on_train_start``, one ``on_step_end``, the
+  timed steps, ``on_train_end``): subnormal weights set to zero, and the main thread flushing subnormal results.
 
     python benchmarks/bench_subnormals.py [--threads 1,2] [--steps 5] [--fraction 0.15]
 """
@@ -70,28 +73,35 @@ def main() -> None:
     print(f"# python benchmarks/bench_subnormals.py --threads {args.threads} --steps {args.steps} --nodes {args.nodes}"
           f" --batch {args.batch} --fraction {args.fraction}")
     print(f"# STAEformer, CPU, N={args.nodes}, batch {args.batch}; median s per forward+backward of {args.steps}")
-    print(f"{'threads':>7}{'normal':>9}{'subnormal':>11}{'flushed':>9}{'subnormal/normal':>18}{'flushed/normal':>16}")
+    print(f"{'threads':>7}{'normal':>9}{'subnormal w':>13}{'+ flush':>9}{'tiny w':>9}{'+ flush':>9}   ratios to normal")
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
-        torch.manual_seed(0)
-        model = build(args.nodes).train()
-        normal = seconds_per_step(model, args.batch, args.nodes, args.steps)
-        generator = torch.Generator().manual_seed(0)
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if name.endswith(("query.weight", "key.weight")):
-                    chosen = torch.rand(p.shape, generator=generator) < args.fraction
-                    signs = torch.randint(0, 2, p.shape, generator=generator) * 2 - 1
-                    p[chosen] = (signs * 1e-39).to(p.dtype)[chosen]
-        subnormal = seconds_per_step(model, args.batch, args.nodes, args.steps)
-        flush = FlushSubnormals()
-        runner = SimpleNamespace(model=model)
-        flush.on_train_start(runner)
-        flush.on_step_end(runner)
-        flushed = seconds_per_step(model, args.batch, args.nodes, args.steps)
-        print(f"{threads:>7}{normal:>9.3f}{subnormal:>11.3f}{flushed:>9.3f}{subnormal / normal:>18.2f}"
-              f"{flushed / normal:>16.2f}", flush=True)
-
+        times = {}
+        for state in ("normal", "subnormal", "tiny"):
+            torch.manual_seed(0)
+            model = build(args.nodes).train()
+            attention = [p for name, p in model.named_parameters() if name.endswith(("query.weight", "key.weight"))]
+            generator = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                for p in attention:
+                    if state == "subnormal":
+                        chosen = torch.rand(p.shape, generator=generator) < args.fraction
+                        signs = (torch.randint(0, 2, p.shape, generator=generator) * 2 - 1).to(p.dtype)
+                        p[chosen] = (signs * 1e-39)[chosen]
+                    elif state == "tiny":
+                        p.mul_(1e-20)
+            times[state] = seconds_per_step(model, args.batch, args.nodes, args.steps)
+            if state == "normal":
+                continue
+            flush, runner = FlushSubnormals(), SimpleNamespace(model=model)
+            flush.on_train_start(runner)
+            flush.on_step_end(runner)
+            times[state + " flushed"] = seconds_per_step(model, args.batch, args.nodes, args.steps)
+            flush.on_train_end(runner)
+        order = ("normal", "subnormal", "subnormal flushed", "tiny", "tiny flushed")
+        ratios = " ".join(f"{times[k] / times['normal']:.2f}" for k in order[1:])
+        print(f"{threads:>7}{times['normal']:>9.3f}{times['subnormal']:>13.3f}{times['subnormal flushed']:>9.3f}"
+              f"{times['tiny']:>9.3f}{times['tiny flushed']:>9.3f}   {ratios}", flush=True)
 
 if __name__ == "__main__":
     main()

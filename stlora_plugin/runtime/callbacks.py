@@ -22,8 +22,10 @@ On a CPU, arithmetic on float32 values below ``torch.finfo(torch.float32).tiny``
 range) takes microcode assists, tens to hundreds of times slower than on normal values. Weights that weight decay
 shrinks geometrically reach that range (STAEformer's attention query and key weights on NYC-Taxi: 14,000 of 1.1
 million entries after 9 epochs), and every product with them slows down: its epochs went from 6 to 30 minutes.
-:class:`FlushSubnormals` sets those entries to zero after each optimizer step, which changes no sum they enter in
-float32 (they are far below the rounding of any normal term).
+Activations can fall there too (with those weights near zero, attention scores are products of tiny queries and
+keys). :class:`FlushSubnormals` sets subnormal weights to zero after each optimizer step and has the CPU flush
+subnormal results to zero while BasicTS runs; each changes a value by less than 1.2e-38, below the last bit of
+any normal number it is added to.
 """
 from __future__ import annotations
 
@@ -114,17 +116,45 @@ class RankZeroEvaluation(BasicTSCallback):
 
 
 class FlushSubnormals(BasicTSCallback):
-    """After each optimizer step, set the subnormal entries of the model's CPU parameters to zero (see the module
-    docstring: they slow CPU arithmetic by orders of magnitude). Acts on the parameters themselves, so every thread
-    of a multi-threaded CPU run computes at full speed (``torch.set_flush_denormal`` reaches the calling thread
-    only); parameters on a GPU are left alone (the slowdown measured here is the CPU's)."""
+    """Keep subnormal float32 values out of CPU training (see the module docstring: they slow CPU arithmetic by
+    orders of magnitude), in two ways:
+
+    - after each optimizer step, the subnormal entries of the model's CPU parameters are set to zero. This reaches
+      every thread of a multi-threaded run, since the weights themselves change;
+    - while BasicTS trains, validates or tests, the calling thread flushes subnormal results and inputs to zero
+      (``torch.set_flush_denormal``), which catches those of activations and gradients (tiny attention queries
+      times tiny keys). The flag is per thread: a single-threaded run is covered whole, a multi-threaded one on its
+      main thread. It is switched off again (torch's default) when the outermost loop ends.
+
+    Parameters on a GPU are left alone (the slowdown measured here is the CPU's).
+    """
 
     def __init__(self):
         super().__init__()
         self._params: list[torch.Tensor] = []
+        self._loops = 0  # training, and tests inside it or alone, that are running
+
+    def _enter(self):
+        self._loops += 1
+        torch.set_flush_denormal(True)
+
+    def _leave(self):
+        self._loops = max(0, self._loops - 1)
+        if not self._loops:
+            torch.set_flush_denormal(False)
 
     def on_train_start(self, runner, **kwargs):
         self._params = [p for p in runner.model.parameters() if p.device.type == "cpu" and p.is_floating_point()]
+        self._enter()
+
+    def on_train_end(self, runner, **kwargs):
+        self._leave()
+
+    def on_test_start(self, runner, **kwargs):
+        self._enter()
+
+    def on_test_end(self, runner, **kwargs):
+        self._leave()
 
     @torch.no_grad()
     def on_step_end(self, runner, **kwargs):

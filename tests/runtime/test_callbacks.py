@@ -195,5 +195,32 @@ def test_flush_subnormals_leaves_normal_values_bit_for_bit():
     callback = FlushSubnormals()
     callback.on_train_start(runner)
     callback.on_step_end(runner)
+    callback.on_train_end(runner)
     assert torch.equal(weight[:4], torch.zeros(4))
     assert torch.equal(weight[4:], values[4:])  # the smallest normal value and everything above: unchanged
+
+
+def _flushing() -> bool:
+    """Whether this thread flushes subnormals to zero now (a subnormal input then reads as zero)."""
+    return (torch.tensor([SUBNORMAL]) * 1.0).item() == 0.0
+
+
+def test_flush_subnormals_flushes_on_this_thread_while_basicts_runs():
+    from types import SimpleNamespace
+
+    from stlora_plugin.runtime import FlushSubnormals
+
+    runner = SimpleNamespace(model=nn.Linear(2, 2))
+    callback = FlushSubnormals()
+    assert not _flushing()  # the control: torch's default
+    callback.on_train_start(runner)
+    assert _flushing()
+    callback.on_test_start(runner)  # a test inside training (BasicTS's test_interval)
+    callback.on_test_end(runner)
+    assert _flushing()  # still training
+    callback.on_train_end(runner)
+    assert not _flushing()  # torch's default again
+    callback.on_test_start(runner)  # the test after training, or an evaluation alone
+    assert _flushing()
+    callback.on_test_end(runner)
+    assert not _flushing()
