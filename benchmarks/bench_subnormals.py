@@ -103,5 +103,6 @@ def main() -> None:
         print(f"{threads:>7}{times['normal']:>9.3f}{times['subnormal']:>13.3f}{times['subnormal flushed']:>9.3f}"
               f"{times['tiny']:>9.3f}{times['tiny flushed']:>9.3f}   {ratios}", flush=True)
 
+
 if __name__ == "__main__":
     main()

@@ -11,8 +11,8 @@ from .results import find_run_dir, format_metrics, last_checkpoint_epoch, read_t
 from .scaler import GlobalZScoreScaler, OwnStatisticsScaler
 
 __all__ = [
-    "ADJ_KINDS", "AuxiliaryLoss", "EarlyStopping", "FlushSubnormals", "GlobalZScoreScaler", "NodeGroupAdam", "NodeGroupAdamW",
-    "OwnStatisticsScaler", "RankZeroEvaluation", "benchmark_config", "chebyshev_basis", "dataset_dir",
+    "ADJ_KINDS", "AuxiliaryLoss", "EarlyStopping", "FlushSubnormals", "GlobalZScoreScaler", "NodeGroupAdam",
+    "NodeGroupAdamW", "OwnStatisticsScaler", "RankZeroEvaluation", "benchmark_config", "chebyshev_basis", "dataset_dir",
     "datasets_root", "fill_dataset_fields", "find_run_dir", "format_metrics", "in_node_group", "is_node_specific",
     "last_checkpoint_epoch", "launch_training", "load_adjacency", "load_config_file", "load_supports", "mark_node_factor",
     "mark_node_specific", "normalize_adjacency", "read_meta", "read_test_metrics", "read_training_log",

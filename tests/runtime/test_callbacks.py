@@ -164,7 +164,8 @@ def _probe_after_training(dataset, folder, *, keep_callback: bool):
     if not keep_callback:  # the control (the config builder adds it to every config)
         cfg.callbacks = [cb for cb in cfg.callbacks if not isinstance(cb, FlushSubnormals)]
     run_dir = launch_training(cfg)
-    return torch.load(sorted(run_dir.glob("SubnormalProbe_*.pt"))[-1], weights_only=True)["model_state_dict"]["aux_only"]
+    state = torch.load(sorted(run_dir.glob("SubnormalProbe_*.pt"))[-1], weights_only=True)["model_state_dict"]
+    return state["aux_only"]
 
 
 def test_flush_subnormals_is_in_every_config(synthetic_dataset, tmp_path):
