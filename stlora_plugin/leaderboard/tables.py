@@ -151,10 +151,13 @@ def validation_delta(records: list[dict], dataset: str, model: str, baseline: st
 
 
 def efficiency(records: list[dict], baseline: str = "plain", variant: str = "stlora") -> list[dict]:
-    """Per (dataset, model): parameters, adapter share, seconds per epoch and the overhead of the variant."""
+    """Per (dataset, model): parameters, adapter share, seconds per epoch and the overhead of the variant, and the
+    epochs trained, over the seeds both arms have (as the paired differences), or every run while none is shared."""
     rows = []
     for dataset, model, base_by_seed, var_by_seed in _pairs(records, baseline, variant):
-        base, var = list(base_by_seed.values()), list(var_by_seed.values())
+        seeds = set(base_by_seed) & set(var_by_seed)
+        base = [r for s, r in base_by_seed.items() if s in seeds or not seeds]
+        var = [r for s, r in var_by_seed.items() if s in seeds or not seeds]
         b_time, v_time = _mean_epoch_time(base), _mean_epoch_time(var)
         b_epochs, v_epochs = mean_epochs(base), mean_epochs(var)
         params = var[0]["params"]

@@ -64,6 +64,14 @@ def test_report_header_states_command_data_budget_and_seeds(monkeypatch):
     assert "Seeds: 0, 1  \n" in report_header(["D"], ["STID"], [0, 1], Budget(), finished=[1, 0])
 
 
+def test_efficiency_counts_the_seeds_both_arms_have_as_the_differences_do():
+    unpaired_plain = _record("M", "plain", 3, 10.0, sec=20.0)  # a slow plain run whose ST-LoRA run is not done
+    (row,) = efficiency(RECORDS + [unpaired_plain])
+    assert row["base_sec_per_epoch"] == pytest.approx(2.0) and row["time_overhead_percent"] == pytest.approx(25.0)
+    (alone,) = efficiency([unpaired_plain, _record("M", "stlora", 4, 9.0, sec=25.0)])  # no shared seed: every run
+    assert alone["time_overhead_percent"] == pytest.approx(25.0)
+
+
 def test_efficiency_survives_records_without_an_epoch_time():
     from stlora_plugin.leaderboard.tables import efficiency
 
