@@ -57,8 +57,8 @@ def render_summary(rows: list[dict]) -> str:
     """A markdown table of :func:`summary_rows`, headed by the command that wrote it."""
     lines = [f"Command: `{command_line()}`  ",
              "Δ = variant − plain in average test MAE (12 steps), mean ± std over the seeds both arms have; p: paired "
-             "t-test over those seeds; epochs: trained on average (plain / variant); time: seconds per epoch of the "
-             "variant against plain.", "",
+             "t-test over those seeds; epochs: trained on average over those seeds (plain / variant); time: seconds "
+             "per epoch of the variant against plain, over those seeds.", "",
              "| model | data | variant | seeds | budget | plain MAE | variant MAE | Δ ± std | p | epochs | adapter % "
              "| time | folder |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
